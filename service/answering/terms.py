@@ -1,0 +1,40 @@
+"""Content terms of a text (lower-cased, stemmed, no stop words) for lexical evidence."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from nltk.stem.porter import PorterStemmer
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STEMMER = PorterStemmer()
+
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself
+    just me more most my myself no nor not now of off on once only or other our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there
+    these they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours yourself yourselves also says said say
+    according many much one two new may might must shall us
+    """.split()
+)
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_STEMMER.stem(word))
+
+
+def content_terms(text: str) -> set[str]:
+    """Stemmed content words; numbers count as terms, stop words and one-letter words do not."""
+    terms = set()
+    for match in _WORD.finditer(text.lower()):
+        word = match.group()
+        if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        terms.add(_stem(word))
+    return terms

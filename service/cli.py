@@ -1,0 +1,125 @@
+"""The ``cited`` command: index, search, ask and serve."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
+
+import typer
+
+from indexer.cli import index
+from indexer.errors import CitedError
+from indexer.settings import Settings
+from service.pipeline import Pipeline
+from service.schemas import MAX_K
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Semantic search and question answering with citations over your articles.",
+)
+app.command()(index)
+
+
+def _pipeline(settings: Settings) -> Pipeline:
+    """Open the index first (fast, fails with a clear reason), then load the model."""
+    from indexer.index import open_index
+    from service.app import load_embedder
+
+    index = open_index(settings.index_dir, verify=settings.verify_checksums)
+    return Pipeline.over(index, load_embedder(settings), settings)
+
+
+def _snippet(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def search(
+    query: str,
+    k: Annotated[int, typer.Option("-k", min=1, max=MAX_K, help="passages to show")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's response shape")] = False,
+) -> None:
+    """Show the passages nearest to QUERY."""
+    from service.convert import passages_out
+
+    try:
+        retrieval = _pipeline(Settings()).search(query, k)
+    except CitedError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"results": [p.model_dump() for p in passages_out(retrieval.passages)]},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    for p in retrieval.passages:
+        typer.echo(f"{p.rank}. [{p.score:.3f}] {p.title} ({p.article_id} {p.start}:{p.end})")
+        typer.echo(f"   {_snippet(p.text, 300)}")
+
+
+@app.command()
+def ask(
+    question: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's response shape")] = False,
+) -> None:
+    """Answer QUESTION from the articles, with numbered citations."""
+    from service.convert import ask_response
+
+    try:
+        pipeline = _pipeline(Settings())
+        result = pipeline.ask(question)
+    except CitedError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        response = ask_response(result, pipeline.index.version)
+        typer.echo(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
+        return
+    answer = result.answer
+    if answer.abstained:
+        typer.echo(f"The articles do not seem to answer this ({answer.reason}).")
+        typer.echo("Closest passages:")
+        for p in result.retrieval.passages[:3]:
+            typer.echo(f"  - {p.title} ({p.article_id} {p.start}:{p.end}): {_snippet(p.text, 160)}")
+        return
+    typer.echo(answer.text or "")
+    typer.echo("")
+    for c in answer.citations:
+        typer.echo(f"[{c.n}] {c.title} ({c.article_id}, characters {c.start}-{c.end})")
+        typer.echo(f"    \u201c{c.quote}\u201d")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default CITED_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default CITED_PORT or 8000")] = None,
+) -> None:
+    """Serve the API on HOST:PORT (the index must exist: run `cited index` first)."""
+    import uvicorn
+
+    from indexer.index import open_index
+    from service.app import create_app
+
+    settings = Settings()
+    try:  # fail fast with a one-line reason instead of a traceback from the lifespan
+        open_index(settings.index_dir, verify=settings.verify_checksums).close()
+    except CitedError as exc:
+        raise _fail(exc) from exc
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "sentence_transformers", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    app()

@@ -1,0 +1,137 @@
+"""End to end with the real packaged model on the seed article: index, serve, ask, cite."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from indexer.embedders.base import Embedder
+from indexer.settings import Settings
+from service.app import create_app
+from tests.conftest import ROOT, SEED, SEED_QUESTION
+
+pytestmark = pytest.mark.slow
+
+SANCTIONS_SENTENCE = (
+    "China has told the US there is little chance of a meeting between the countries' defence "
+    "ministers at a security forum in Singapore due to a dispute over sanctions"
+)
+UNANSWERABLE = "How many goals did Lionel Messi score at the 2022 World Cup?"
+
+
+@pytest.fixture(scope="module")
+def client(seed_index: Path, real_embedder: Embedder) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(index_dir=seed_index), embedder=real_embedder)) as c:
+        yield c
+
+
+def check_citations(body: dict, article_text: str) -> None:  # type: ignore[type-arg]
+    assert body["citations"], body
+    for c in body["citations"]:
+        assert article_text[c["start"] : c["end"]] == c["quote"]
+        assert f"[{c['n']}]" in body["answer"]
+
+
+def test_seed_question_is_answered_with_the_sanctions_sentence(client: TestClient) -> None:
+    article_id = SEED.stem
+    article_text = client.get(f"/articles/{article_id}").json()["text"]
+    body = client.post("/ask", json={"question": SEED_QUESTION}).json()
+    assert body["abstained"] is False
+    assert "sanctions" in body["answer"]
+    check_citations(body, article_text)
+    first = body["citations"][0]
+    assert first["article_id"] == article_id
+    assert first["quote"].startswith(SANCTIONS_SENTENCE)
+    # The offsets are those of the sentence in the article body, found independently.
+    assert first["start"] == article_text.index(SANCTIONS_SENTENCE)
+
+
+def test_unanswerable_question_abstains_but_shows_passages(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": UNANSWERABLE}).json()
+    assert body["abstained"] is True
+    assert body["answer"] is None and body["citations"] == []
+    assert body["passages"] and body["reason"]
+
+
+def test_search_finds_the_seed_passage(client: TestClient) -> None:
+    body = client.post("/search", json={"query": "sanctions on Li Shangfu", "k": 3}).json()
+    top = body["results"][0]
+    assert "sanctions" in top["text"] and top["article_id"] == SEED.stem
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_real_uvicorn_process_serves_the_contract(seed_index: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "CITED_INDEX_DIR": str(seed_index), "CITED_PORT": str(port)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become healthy in 120 s"
+            time.sleep(0.5)
+        health = httpx.get(f"{base}/health").json()
+        assert health["articles"] == 1 and health["chunks"] >= 1
+        body = httpx.post(f"{base}/ask", json={"question": SEED_QUESTION}, timeout=60).json()
+        assert "sanctions" in body["answer"]
+        article = httpx.get(f"{base}/articles/{body['citations'][0]['article_id']}").json()
+        check_citations(body, article["text"])
+        assert httpx.post(f"{base}/ask", json={"question": ""}).status_code == 422
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_cli_ask_prints_the_answer_and_citation(seed_index: Path) -> None:
+    env = {**os.environ, "CITED_INDEX_DIR": str(seed_index)}
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "ask", SEED_QUESTION],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "sanctions" in done.stdout and "[1]" in done.stdout
+    assert SANCTIONS_SENTENCE in done.stdout
+
+
+def test_cli_reports_a_missing_index(tmp_path: Path) -> None:
+    env = {**os.environ, "CITED_INDEX_DIR": str(tmp_path / "none")}
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "search", "anything"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert "cited index" in done.stderr and "Traceback" not in done.stderr
