@@ -17,6 +17,7 @@ from tqdm import tqdm
 from indexer.chunking import Chunker, ChunkingSettings, default_max_tokens
 from indexer.embedders.base import Embedder
 from indexer.errors import CitedError
+from indexer.lexical.bm25 import BM25Index
 from indexer.manifest import (
     FORMAT_VERSION,
     ChunkingInfo,
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 STORE_FILE = "store.sqlite"
 VECTORS_FILE = "vectors.faiss"
+LEXICAL_DIR = "bm25"
 EMBED_BATCH = 256
 
 
@@ -147,6 +149,9 @@ def build_index(
             bar.update(len(batch))
     report.embed_seconds = time.perf_counter() - embed_started
     vectors.save(building / VECTORS_FILE)
+    lexical = BM25Index.build(np.asarray(ids, dtype=np.int64), texts)
+    lexical_files = lexical.save(building / LEXICAL_DIR)
+    names = [STORE_FILE, VECTORS_FILE, *(p.relative_to(building).as_posix() for p in lexical_files)]
 
     manifest = Manifest(
         version=name,
@@ -154,9 +159,10 @@ def build_index(
         model=ModelInfo(name=embedder.name, dim=embedder.dim, max_tokens=embedder.max_tokens),
         chunking=info,
         vector_index=vectors.kind,
+        lexical_index=lexical.kind,
         counts={"articles": len(articles), "chunks": len(ids)},
         build_key=key,
-        files={f: file_info(building / f) for f in (STORE_FILE, VECTORS_FILE)},
+        files={name: file_info(building / name) for name in names},
     )
     manifest.write(building)
     publish(index_dir, name, building)

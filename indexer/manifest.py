@@ -43,6 +43,7 @@ class Manifest(BaseModel):
     model: ModelInfo
     chunking: ChunkingInfo
     vector_index: str
+    lexical_index: str
     counts: dict[str, int]
     build_key: str
     files: dict[str, FileInfo]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,15 @@ class Settings(BaseSettings):
     title_context: bool = Field(default=True, description="embed the title with each chunk")
 
     # Retrieval and answering.
+    mode: Literal["dense", "bm25", "hybrid", "hybrid+rerank"] = Field(
+        default="hybrid", description="default retrieval mode of /search and /ask"
+    )
+    rrf_k: int = Field(default=60, ge=1, description="reciprocal rank fusion constant")
+    dense_weight: float = Field(default=1.0, ge=0.0)
+    bm25_weight: float = Field(default=1.0, ge=0.0)
+    candidates: int = Field(
+        default=100, ge=1, le=1000, description="per-ranker depth fused in hybrid mode"
+    )
     max_k: int = Field(default=100, ge=1, le=1000)
     answer_passages: int = Field(default=5, ge=1, le=50)
     abstain_threshold: float = Field(default=0.38, ge=-1.0, le=2.0)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from indexer.errors import ArticleNotFoundError, IndexIntegrityError
+from indexer.filters import Filters
 from indexer.types import Article, Chunk
 
 SCHEMA = """
@@ -35,7 +40,8 @@ CREATE TABLE chunks (
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    text_hash TEXT NOT NULL
 );
 CREATE INDEX chunks_article ON chunks(article_id, ordinal);
 """
@@ -45,9 +51,17 @@ _ARTICLE_COLUMNS = (
 )
 
 
+_WORDS = re.compile(r"\w+", re.UNICODE)
+
+
+def text_hash(text: str) -> str:
+    """Equal for texts that differ only in case, punctuation or spacing (syndicated copies)."""
+    return hashlib.sha1(" ".join(_WORDS.findall(text.lower())).encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class StoredChunk:
-    """A chunk as the index holds it, with its article's title for display."""
+    """A chunk as the index holds it, with its article's metadata for display."""
 
     id: int
     article_id: str
@@ -56,6 +70,10 @@ class StoredChunk:
     start: int
     end: int
     text: str
+    text_hash: str
+    published: str | None
+    source: str | None
+    authors: tuple[str, ...]
 
 
 class StoreWriter:
@@ -90,8 +108,8 @@ class StoreWriter:
         ids = []
         for chunk in chunks:
             cursor = self.conn.execute(
-                'INSERT INTO chunks (article_id, ordinal, start, "end", n_tokens, text) '
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                'INSERT INTO chunks (article_id, ordinal, start, "end", n_tokens, text, text_hash) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     chunk.article_id,
                     chunk.ordinal,
@@ -99,6 +117,7 @@ class StoreWriter:
                     chunk.end,
                     chunk.n_tokens,
                     chunk.text,
+                    text_hash(chunk.text),
                 ),
             )
             ids.append(int(cursor.lastrowid or 0))
@@ -160,11 +179,37 @@ class Store:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.conn.execute(
-            'SELECT c.id, c.article_id, a.title, c.ordinal, c.start, c."end", c.text '
+            'SELECT c.id, c.article_id, a.title, c.ordinal, c.start, c."end", c.text, '
+            "c.text_hash, a.published, a.source, a.authors "
             f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
             [int(i) for i in ids],
         ).fetchall()
-        return {row[0]: StoredChunk(*row) for row in rows}
+        return {
+            row[0]: StoredChunk(
+                id=row[0],
+                article_id=row[1],
+                title=row[2],
+                ordinal=row[3],
+                start=row[4],
+                end=row[5],
+                text=row[6],
+                text_hash=row[7],
+                published=row[8],
+                source=row[9],
+                authors=tuple(json.loads(row[10])),
+            )
+            for row in rows
+        }
+
+    def chunk_ids_matching(self, filters: Filters) -> np.ndarray:
+        """Sorted ids of the chunks whose article passes ``filters``."""
+        where, params = filters.sql()
+        rows = self.conn.execute(
+            f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {where} "
+            "ORDER BY c.id",
+            params,
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def chunk_ids(self) -> list[int]:
         return [int(r[0]) for r in self.conn.execute("SELECT id FROM chunks ORDER BY id")]

@@ -40,7 +40,9 @@ def fsync_dir(path: Path) -> None:
 
 def fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
-        if path.is_file():
+        if path.is_dir():
+            fsync_tree(path)
+        elif path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
     fsync_dir(folder)

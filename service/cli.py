@@ -7,12 +7,14 @@ import logging
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from indexer.cli import index
 from indexer.errors import CitedError
 from indexer.settings import Settings
 from service.pipeline import Pipeline
-from service.schemas import MAX_K
+from service.retrieval import UnknownModeError
+from service.schemas import MAX_K, RetrievalOptions
 
 app = typer.Typer(
     add_completion=False,
@@ -41,45 +43,92 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
+ModeOption = Annotated[
+    str | None,
+    typer.Option("--mode", help="dense, bm25, hybrid or hybrid+rerank; default CITED_MODE"),
+]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="published on or after (YYYY-MM-DD)")
+]
+ToOption = Annotated[str | None, typer.Option("--to", help="published on or before (YYYY-MM-DD)")]
+SourceOption = Annotated[str | None, typer.Option("--source", help="only this source")]
+AuthorOption = Annotated[str | None, typer.Option("--author", help="only authors matching this")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print the API's response shape")]
+
+
+def _options(
+    mode: str | None, since: str | None, until: str | None, source: str | None, author: str | None
+) -> RetrievalOptions:
+    """The API's own request validation, so the CLI accepts exactly what the API accepts."""
+    try:
+        return RetrievalOptions.model_validate(
+            {
+                "mode": mode,
+                "published_from": since,
+                "published_to": until,
+                "source": source,
+                "author": author,
+            }
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise typer.BadParameter(problems) from exc
+
+
 @app.command()
 def search(
     query: str,
     k: Annotated[int, typer.Option("-k", min=1, max=MAX_K, help="passages to show")] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="print the API's response shape")] = False,
+    mode: ModeOption = None,
+    since: FromOption = None,
+    until: ToOption = None,
+    source: SourceOption = None,
+    author: AuthorOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Show the passages nearest to QUERY."""
+    """Show the passages that best match QUERY."""
     from service.convert import passages_out
 
+    options = _options(mode, since, until, source, author)
     try:
-        retrieval = _pipeline(Settings()).search(query, k)
-    except CitedError as exc:
+        retrieval = _pipeline(Settings()).search(query, k, options.mode, options.filters())
+    except (CitedError, UnknownModeError) as exc:
         raise _fail(exc) from exc
     if as_json:
+        results = [p.model_dump() for p in passages_out(retrieval.passages)]
         typer.echo(
-            json.dumps(
-                {"results": [p.model_dump() for p in passages_out(retrieval.passages)]},
-                indent=2,
-                ensure_ascii=False,
-            )
+            json.dumps({"results": results, "mode": retrieval.mode}, indent=2, ensure_ascii=False)
         )
         return
+    if not retrieval.passages:
+        typer.echo("no passage matches")
     for p in retrieval.passages:
-        typer.echo(f"{p.rank}. [{p.score:.3f}] {p.title} ({p.article_id} {p.start}:{p.end})")
+        meta = ", ".join(x for x in (p.source, p.published) if x)
+        typer.echo(
+            f"{p.rank}. [{p.score:.3f}] {p.title}{f' ({meta})' if meta else ''} "
+            f"[{p.article_id} {p.start}:{p.end}]"
+        )
         typer.echo(f"   {_snippet(p.text, 300)}")
 
 
 @app.command()
 def ask(
     question: str,
-    as_json: Annotated[bool, typer.Option("--json", help="print the API's response shape")] = False,
+    mode: ModeOption = None,
+    since: FromOption = None,
+    until: ToOption = None,
+    source: SourceOption = None,
+    author: AuthorOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Answer QUESTION from the articles, with numbered citations."""
     from service.convert import ask_response
 
+    options = _options(mode, since, until, source, author)
     try:
         pipeline = _pipeline(Settings())
-        result = pipeline.ask(question)
-    except CitedError as exc:
+        result = pipeline.ask(question, None, options.mode, options.filters())
+    except (CitedError, UnknownModeError) as exc:
         raise _fail(exc) from exc
     if as_json:
         response = ask_response(result, pipeline.index.version)

@@ -10,7 +10,7 @@ from service.schemas import AskResponse, CitationOut, PassageOut
 
 
 def passages_out(passages: list[Passage]) -> list[PassageOut]:
-    return [PassageOut(**asdict(p)) for p in passages]
+    return [PassageOut(**{**asdict(p), "authors": list(p.authors)}) for p in passages]
 
 
 def ask_response(result: AskResult, index_version: str) -> AskResponse:
@@ -22,6 +22,7 @@ def ask_response(result: AskResult, index_version: str) -> AskResponse:
         score=answer.score,
         citations=[CitationOut(**asdict(c)) for c in answer.citations],
         passages=passages_out(result.retrieval.passages),
+        mode=result.retrieval.mode,
         timings_ms={k: round(v, 2) for k, v in result.timings_ms.items()},
         index_version=index_version,
     )

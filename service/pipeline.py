@@ -6,12 +6,13 @@ import time
 from dataclasses import dataclass
 
 from indexer.embedders.base import Embedder
+from indexer.filters import Filters
 from indexer.index import Index, open_index
 from indexer.settings import Settings
 from service.answering.base import Answer, AnswerSelector
 from service.answering.sentences import SentenceSelector
 from service.citations import verify_answer
-from service.retrieval import Retrieval, Retriever
+from service.retrieval import FusionSettings, Retrieval, Retriever
 
 
 @dataclass
@@ -29,7 +30,13 @@ class Pipeline:
     ):
         self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder)
+        fusion = FusionSettings(
+            rrf_k=settings.rrf_k,
+            dense_weight=settings.dense_weight,
+            bm25_weight=settings.bm25_weight,
+            candidates=settings.candidates,
+        )
+        self.retriever = Retriever(index, embedder, mode=settings.mode, fusion=fusion)
         self.selector = selector
         self.settings = settings
 
@@ -47,11 +54,20 @@ class Pipeline:
         )
         return cls(index, embedder, selector, settings)
 
-    def search(self, query: str, k: int) -> Retrieval:
-        return self.retriever.search(query, k)
+    def search(
+        self, query: str, k: int, mode: str | None = None, filters: Filters | None = None
+    ) -> Retrieval:
+        return self.retriever.search(query, k, mode, filters)
 
-    def ask(self, question: str, k: int | None = None) -> AskResult:
-        retrieval = self.retriever.search(question, k or self.settings.answer_passages)
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+    ) -> AskResult:
+        k = k or self.settings.answer_passages
+        retrieval = self.retriever.search(question, k, mode, filters)
         started = time.perf_counter()
         answer = verify_answer(self.selector.answer(question, retrieval), self.index, retrieval)
         timings = dict(retrieval.timings_ms)

@@ -1,4 +1,10 @@
-"""Retrieval: a question in, the best passages out (shared by the API, the CLI and eval)."""
+"""Retrieval: a question in, the best passages out (shared by the API, the CLI and eval).
+
+Modes: ``dense`` (embedding nearest neighbours), ``bm25`` (lexical), ``hybrid`` (both fused by
+weighted reciprocal rank fusion), ``hybrid+rerank`` (hybrid, then a second stage). Filters
+restrict the candidate chunks before any cut-off; passages with the same normalised text
+(syndicated copies) are collapsed to the best-ranked one.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer.embedders.base import Embedder
-from indexer.index import Index
+from indexer.filters import Filters
+from indexer.index import Hit, Index
+from indexer.store import StoredChunk
+
+MODES = ("dense", "bm25", "hybrid", "hybrid+rerank")
+
+
+class UnknownModeError(ValueError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,11 @@ class Passage:
     end: int
     text: str
     score: float
+    #: Cosine of the query and this chunk's vector, whatever the mode ranked by.
+    similarity: float = 0.0
+    published: str | None = None
+    source: str | None = None
+    authors: tuple[str, ...] = ()
 
 
 @dataclass
@@ -30,35 +49,124 @@ class Retrieval:
     query: str
     query_vector: np.ndarray
     passages: list[Passage]
+    mode: str = "dense"
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-class Retriever:
-    """Dense retrieval over one index version with the model that built it."""
+@dataclass(frozen=True)
+class FusionSettings:
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    candidates: int = 100
 
-    def __init__(self, index: Index, embedder: Embedder):
+
+def fuse(rankings: list[tuple[float, list[Hit]]], rrf_k: int) -> list[Hit]:
+    """Weighted reciprocal rank fusion: score(d) = sum_r w_r / (rrf_k + rank_r(d))."""
+    scores: dict[int, float] = {}
+    for weight, hits in rankings:
+        for rank, hit in enumerate(hits, start=1):
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (rrf_k + rank)
+    return [Hit(i, s) for i, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
+
+
+class Retriever:
+    """Ranks the chunks of one index version for a query, in any of the :data:`MODES`."""
+
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        *,
+        mode: str = "hybrid",
+        fusion: FusionSettings | None = None,
+    ):
         index.check_model(embedder.name, embedder.dim)
         self.index = index
         self.embedder = embedder
+        self.mode = self.check_mode(mode)
+        self.fusion = fusion or FusionSettings()
 
-    def search(self, query: str, k: int) -> Retrieval:
-        started = time.perf_counter()
+    @staticmethod
+    def check_mode(mode: str) -> str:
+        if mode not in MODES:
+            raise UnknownModeError(
+                f"unknown retrieval mode {mode!r}; valid modes: {', '.join(MODES)}"
+            )
+        if mode == "hybrid+rerank":
+            raise UnknownModeError(
+                "mode 'hybrid+rerank' needs second-stage vectors, which this index does not have"
+            )
+        return mode
+
+    def search(
+        self, query: str, k: int, mode: str | None = None, filters: Filters | None = None
+    ) -> Retrieval:
+        mode = self.check_mode(mode or self.mode)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[name] = (now - clock) * 1e3
+            clock = now
+
+        allowed = self.index.allowed(filters)
+        lap("filter")
         vector = self.embedder.embed_query(query)
-        embedded = time.perf_counter()
-        hits = self.index.search(vector, k)
-        done = time.perf_counter()
-        passages = [
+        lap("embed_query")
+        # Fetch more than k so that collapsed duplicates still leave k passages.
+        depth = max(k * 2 + 10, self.fusion.candidates if mode == "hybrid" else 0)
+        hits: list[Hit]
+        if mode == "dense":
+            hits = self.index.dense(vector, depth, allowed)
+            lap("dense")
+        elif mode == "bm25":
+            hits = self.index.bm25(query, depth, allowed)
+            lap("bm25")
+        else:
+            dense = self.index.dense(vector, depth, allowed)
+            lap("dense")
+            lexical = self.index.bm25(query, depth, allowed)
+            lap("bm25")
+            hits = fuse(
+                [(self.fusion.dense_weight, dense), (self.fusion.bm25_weight, lexical)],
+                self.fusion.rrf_k,
+            )
+            lap("fusion")
+        passages = self.passages(hits, k, vector)
+        lap("fetch")
+        return Retrieval(query, vector, passages, mode, timings)
+
+    def passages(self, hits: list[Hit], k: int, vector: np.ndarray) -> list[Passage]:
+        """The first ``k`` hits as passages, each normalised text once."""
+        chunks = self.index.chunks([h.chunk_id for h in hits])
+        seen: set[str] = set()
+        kept: list[tuple[Hit, StoredChunk]] = []
+        for hit in hits:
+            chunk = chunks.get(hit.chunk_id)
+            if chunk is None or chunk.text_hash in seen:
+                continue
+            seen.add(chunk.text_hash)
+            kept.append((hit, chunk))
+            if len(kept) == k:
+                break
+        similarity = self.index.chunk_vectors([c.id for _, c in kept]) @ vector
+        return [
             Passage(
                 rank=rank,
-                chunk_id=hit.chunk.id,
-                article_id=hit.chunk.article_id,
-                title=hit.chunk.title,
-                start=hit.chunk.start,
-                end=hit.chunk.end,
-                text=hit.chunk.text,
+                chunk_id=chunk.id,
+                article_id=chunk.article_id,
+                title=chunk.title,
+                start=chunk.start,
+                end=chunk.end,
+                text=chunk.text,
                 score=hit.score,
+                similarity=float(sim),
+                published=chunk.published,
+                source=chunk.source,
+                authors=chunk.authors,
             )
-            for rank, hit in enumerate(hits, start=1)
+            for rank, ((hit, chunk), sim) in enumerate(zip(kept, similarity, strict=True), start=1)
         ]
-        timings = {"embed_query": (embedded - started) * 1e3, "search": (done - embedded) * 1e3}
-        return Retrieval(query, vector, passages, timings)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from datetime import date
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from indexer.filters import Filters
 
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
@@ -15,14 +20,43 @@ def _not_blank(value: str) -> str:
     return value
 
 
-class SearchRequest(BaseModel):
+Mode = Literal["dense", "bm25", "hybrid", "hybrid+rerank"]
+
+
+class RetrievalOptions(BaseModel):
+    """Mode and filters shared by /search and /ask; filters apply before the top-k cut."""
+
+    mode: Mode | None = Field(default=None, description="retrieval mode; default from settings")
+    published_from: date | None = Field(default=None, description="ISO date, inclusive")
+    published_to: date | None = Field(default=None, description="ISO date, inclusive")
+    source: str | None = Field(default=None, max_length=200, description="exact, any case")
+    author: str | None = Field(default=None, max_length=200, description="part of a name")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Self:
+        if self.published_from and self.published_to and self.published_from > self.published_to:
+            raise ValueError(
+                f"published_from {self.published_from} is after published_to {self.published_to}"
+            )
+        return self
+
+    def filters(self) -> Filters:
+        return Filters(
+            published_from=self.published_from,
+            published_to=self.published_to,
+            source=(self.source or "").strip() or None,
+            author=(self.author or "").strip() or None,
+        )
+
+
+class SearchRequest(RetrievalOptions):
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, examples=["defence ministers"])
     k: int = Field(default=10, ge=1, le=MAX_K, description=f"passages to return, 1..{MAX_K}")
 
     _strip = field_validator("query")(_not_blank)
 
 
-class AskRequest(BaseModel):
+class AskRequest(RetrievalOptions):
     question: str = Field(
         min_length=1,
         max_length=MAX_QUERY_CHARS,
@@ -44,10 +78,15 @@ class PassageOut(BaseModel):
     end: int
     text: str
     score: float
+    similarity: float
+    published: str | None
+    source: str | None
+    authors: list[str]
 
 
 class SearchResponse(BaseModel):
     results: list[PassageOut]
+    mode: str
     timings_ms: dict[str, float]
     index_version: str
 
@@ -69,6 +108,7 @@ class AskResponse(BaseModel):
     score: float | None = None
     citations: list[CitationOut]
     passages: list[PassageOut]
+    mode: str
     timings_ms: dict[str, float]
     index_version: str
 

@@ -50,7 +50,10 @@ def test_manifest_describes_the_version(built: Path, fake_embedder: HashingEmbed
     assert manifest.model.name == fake_embedder.name and manifest.model.dim == fake_embedder.dim
     assert manifest.counts["articles"] == 3
     assert manifest.chunking.overlap_sentences == 1
-    assert set(manifest.files) == {STORE_FILE, VECTORS_FILE}
+    assert {STORE_FILE, VECTORS_FILE, "bm25/chunk_ids.npy", "bm25/vocab.index.json"} <= set(
+        manifest.files
+    )
+    assert manifest.lexical_index.startswith("bm25s")
     index = open_index(built)
     assert index.counts == manifest.counts
     assert index.vectors.size == manifest.counts["chunks"]
@@ -59,7 +62,7 @@ def test_manifest_describes_the_version(built: Path, fake_embedder: HashingEmbed
         assert index.article(chunk.article_id).text[chunk.start : chunk.end] == chunk.text
 
 
-@pytest.mark.parametrize("name", [STORE_FILE, VECTORS_FILE])
+@pytest.mark.parametrize("name", [STORE_FILE, VECTORS_FILE, "bm25/data.csc.index.npy"])
 def test_a_changed_byte_is_refused(built: Path, name: str) -> None:
     _, folder = current_version(built)
     path = folder / name

@@ -48,6 +48,9 @@ class SentenceTransformerEmbedder(Embedder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer  # heavy: import on use
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no weight-loading bar on every start
 
         self.name, path = resolve_model(model)
         logger.info("loading embedding model %s from %s", self.name, path)

@@ -19,8 +19,17 @@ class VectorIndex(ABC):
         """Add ``vectors`` (n, dim) float32 under ``ids`` (n,) int64."""
 
     @abstractmethod
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(scores, ids)``, each (n_queries, k); missing neighbours have id -1."""
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(scores, ids)``, each (n_queries, k); missing neighbours have id -1.
+
+        With ``allowed``, only those ids are searched (filters apply before the cut-off).
+        """
+
+    @abstractmethod
+    def reconstruct(self, ids: list[int]) -> np.ndarray:
+        """The stored vectors of ``ids``, (len(ids), dim)."""
 
     @abstractmethod
     def save(self, path: Path) -> None:

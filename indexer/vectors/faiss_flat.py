@@ -39,11 +39,24 @@ class FaissFlatIndex(VectorIndex):
             np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
         )
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, self.size)) if self.size else 1
-        scores, ids = self.index.search(queries, k)
+        if allowed is None:
+            scores, ids = self.index.search(queries, k)
+        else:
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            scores, ids = self.index.search(queries, k, params=params)
         return scores, ids
+
+    def reconstruct(self, ids: list[int]) -> np.ndarray:
+        """The stored vectors of ``ids`` (n, dim)."""
+        if not ids:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self.index.reconstruct(int(i)) for i in ids]).astype(np.float32)
 
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))

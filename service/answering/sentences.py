@@ -3,7 +3,7 @@
 Each candidate sentence is scored by
 
     score = w_sim * cos(question, sentence) + w_lex * idf-weighted share of question terms
-            present in the sentence + w_passage * the passage's retrieval score
+            present in the sentence + w_passage * cos(question, passage)
 
 and the best one becomes the answer; a second sentence is added when it scores close to the
 first and brings question terms the first lacks. Under ``threshold`` the selector abstains.
@@ -103,7 +103,7 @@ class SentenceSelector(AnswerSelector):
             retrieval.query_vector, dtype=np.float32
         )
         lexical = lexical_scores(content_terms(question), sentences)
-        passage = np.array([s.passage.score for s in sentences], dtype=np.float32)
+        passage = np.array([s.passage.similarity for s in sentences], dtype=np.float32)
         return sentences, w.similarity * similarity + w.lexical * lexical + w.passage * passage
 
     def answer(self, question: str, retrieval: Retrieval) -> Answer:

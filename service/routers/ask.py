@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 
 from service.convert import ask_response
 from service.deps import PipelineDep
+from service.retrieval import UnknownModeError
 from service.schemas import AskRequest, AskResponse, ErrorResponse
 
 router = APIRouter(tags=["ask"])
@@ -12,9 +13,16 @@ router = APIRouter(tags=["ask"])
 @router.post(
     "/ask",
     response_model=AskResponse,
-    responses={413: {"model": ErrorResponse, "description": "request body too large"}},
+    responses={
+        400: {"model": ErrorResponse, "description": "mode not available on this index"},
+        413: {"model": ErrorResponse, "description": "request body too large"},
+    },
 )
 def ask(request: AskRequest, pipeline: PipelineDep) -> AskResponse:
     """An answer with ``[n]`` markers whose citations quote the articles verbatim, or an
     abstention (``answer: null``) with the closest passages."""
-    return ask_response(pipeline.ask(request.question, request.k), pipeline.index.version)
+    try:
+        result = pipeline.ask(request.question, request.k, request.mode, request.filters())
+    except UnknownModeError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    return ask_response(result, pipeline.index.version)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 
 from service.convert import passages_out
 from service.deps import PipelineDep
+from service.retrieval import UnknownModeError
 from service.schemas import ErrorResponse, SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"])
@@ -12,13 +13,20 @@ router = APIRouter(tags=["search"])
 @router.post(
     "/search",
     response_model=SearchResponse,
-    responses={413: {"model": ErrorResponse, "description": "request body too large"}},
+    responses={
+        400: {"model": ErrorResponse, "description": "mode not available on this index"},
+        413: {"model": ErrorResponse, "description": "request body too large"},
+    },
 )
 def search(request: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
     """The passages nearest to ``query``, best first."""
-    retrieval = pipeline.search(request.query, request.k)
+    try:
+        retrieval = pipeline.search(request.query, request.k, request.mode, request.filters())
+    except UnknownModeError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
     return SearchResponse(
         results=passages_out(retrieval.passages),
+        mode=retrieval.mode,
         timings_ms={k: round(v, 2) for k, v in retrieval.timings_ms.items()},
         index_version=pipeline.index.version,
     )
