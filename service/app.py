@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from indexer.embedders.base import Embedder
 from indexer.settings import Settings
+from service import web
 from service.limits import BodySizeLimit
 from service.pipeline import Pipeline
 from service.routers import articles, ask, health, search
@@ -45,5 +46,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     )
     for module in (health, search, ask, articles):
         app.include_router(module.router)
+    app.include_router(web.router)
+    app.mount(web.STATIC_PATH, web.static_files(), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -1,0 +1,83 @@
+"""The web page: ``/`` (ask and search, driven by ``static/app.js``) and ``/read/{id}`` (an
+article with the cited span marked), server-rendered from the same pipeline as the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from indexer.errors import ArticleNotFoundError
+from service.deps import PipelineDep
+from service.routers.health import health
+from service.web.highlight import BadSpanError, parse_span, render_paragraphs
+
+HERE = Path(__file__).resolve().parent
+STATIC_PATH = "/static"
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["static"] = STATIC_PATH
+router = APIRouter(tags=["web"], include_in_schema=False)
+
+
+def static_files() -> StaticFiles:
+    """The page's CSS and JavaScript, to mount at :data:`STATIC_PATH`."""
+    return StaticFiles(directory=HERE / "static")
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, pipeline: PipelineDep) -> HTMLResponse:
+    return templates.TemplateResponse(request, "index.html", {"health": health(pipeline)})
+
+
+def _error_page(
+    request: Request, pipeline: PipelineDep, status: int, title: str, message: str
+) -> HTMLResponse:
+    context = {"health": health(pipeline), "title": title, "message": message}
+    return templates.TemplateResponse(request, "error.html", context, status_code=status)
+
+
+OffsetParam = Annotated[str | None, Query(description="character offset into the article text")]
+
+
+@router.get("/read/{article_id:path}", response_class=HTMLResponse)
+def read(
+    request: Request,
+    article_id: str,
+    pipeline: PipelineDep,
+    start: OffsetParam = None,
+    end: OffsetParam = None,
+    sa_start: OffsetParam = None,
+    sa_end: OffsetParam = None,
+) -> HTMLResponse:
+    """One article, its paragraphs escaped, ``text[start:end)`` in ``<mark id="cited">``."""
+    try:
+        article = pipeline.index.article(article_id)
+    except ArticleNotFoundError:
+        return _error_page(
+            request,
+            pipeline,
+            404,
+            "Article not found",
+            f"There is no article with id “{article_id}” in this index "
+            f"(version {pipeline.index.version}).",
+        )
+    try:
+        cited, short = parse_span(len(article.text), start, end, sa_start, sa_end)
+    except BadSpanError as exc:
+        return _error_page(
+            request, pipeline, 400, "Cannot show this passage", f"Bad offsets: {exc}."
+        )
+    context = {
+        "health": health(pipeline),
+        "article": article,
+        "paragraphs": render_paragraphs(article.text, cited, short),
+        "cited": cited,
+        "published": article.published or article.extra.get("published_relative"),
+        "url": article.url if (article.url or "").startswith(("https://", "http://")) else None,
+    }
+    return templates.TemplateResponse(request, "read.html", context)

@@ -1,0 +1,356 @@
+"""The web page: article-view rendering (fast, in-process) and browser flows in Debian's chromium
+against a real uvicorn process over an index built with the real model (slow).
+
+Screenshots of each view go to ``test-output/web/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from markupsafe import Markup
+
+from indexer.build import build_index
+from indexer.embedders.base import Embedder
+from indexer.settings import Settings
+from service.app import create_app
+from service.web.highlight import BadSpanError, Span, paragraph_bounds, parse_span
+from service.web.highlight import render_paragraphs as render
+from tests.conftest import SEED, SEED_QUESTION
+from tests.fakes import HashingEmbedder
+from tests.web_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    EXTRA_ARTICLES,
+    SCREENSHOTS,
+    serve,
+    write_extra_corpus,
+)
+
+SANCTIONS_SENTENCE = (
+    "China has told the US there is little chance of a meeting between the countries' defence "
+    "ministers at a security forum in Singapore due to a dispute over sanctions"
+)
+LATE_SENTENCE = (
+    "The US is also trying to arrange the first call between Biden and Xi since the spy "
+    "balloon incident."
+)
+UNANSWERABLE = "How many goals did Lionel Messi score at the 2022 World Cup?"
+ABSTENTION = "The articles don't answer this question"
+QUESTION_LABEL = "Your question about the articles"
+
+
+# ------------------------------------------------------------------ rendering, no browser
+
+
+def test_paragraphs_keep_offsets_and_escape_html() -> None:
+    text = "  <b>One</b> & two.\n\nThree\nfour.\n \n\n"
+    bounds = paragraph_bounds(text)
+    assert [text[b.start : b.end] for b in bounds] == ["<b>One</b> & two.", "Three\nfour."]
+    assert render(text, None) == [Markup("&lt;b&gt;One&lt;/b&gt; &amp; two."), "Three\nfour."]
+
+
+def test_a_span_across_paragraphs_is_marked_in_each() -> None:
+    text = "First one. Second <one>.\n\nThird one. Fourth."
+    start, end = text.index("Second"), text.index(" Fourth")
+    html = render(text, Span(start, end), Span(text.index("Third"), text.index(" one. F")))
+    assert html == [
+        'First one. <mark class="cited" id="cited">Second &lt;one&gt;.</mark>',
+        '<mark class="cited"><mark class="short">Third</mark> one.</mark> Fourth.',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        (("5", None), "give both start and end"),
+        (("x", "3"), "whole number"),
+        (("4", "4"), "not a span"),
+        (("0", "99"), "not a span"),
+        (("-1", "3"), "not a span"),
+        (("0", "5", "1", "9"), "not inside the cited span"),
+        ((None, None, "1", "2"), "need start and end"),
+    ],
+)
+def test_bad_offsets_are_refused_with_a_reason(params: tuple[str | None, ...], reason: str) -> None:
+    with pytest.raises(BadSpanError, match=reason):
+        parse_span(10, *params)
+
+
+@pytest.fixture
+def fake_client(tmp_path: Path) -> Iterator[TestClient]:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    record = {
+        "_id": "dir/<odd> id",
+        "title": "Title with <script>alert(1)</script>",
+        "text": "Para one has a <tag>.\n\nPara two is cited here. And more.",
+        "publish_date": "2020-02-03",
+        "authors": ["A. Writer"],
+        "source": "Wire",
+        "url": "javascript:alert(1)",
+    }
+    (corpus / "a.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    embedder = HashingEmbedder()
+    build_index([corpus], tmp_path / "index", embedder, progress=False)
+    with TestClient(create_app(Settings(index_dir=tmp_path / "index"), embedder=embedder)) as c:
+        yield c
+
+
+def test_article_view_marks_the_span_and_escapes_everything(fake_client: TestClient) -> None:
+    text = fake_client.get("/articles/dir/<odd> id").json()["text"]
+    start = text.index("Para two")
+    end = text.index(" And")
+    page = fake_client.get(f"/read/dir/%3Codd%3E%20id?start={start}&end={end}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert '<mark class="cited" id="cited">Para two is cited here.</mark>' in html
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "a &lt;tag&gt;." in html
+    assert "javascript:alert" not in html  # only http(s) source links
+    assert "By A. Writer" in html and "2020-02-03" in html and "Wire" in html
+    assert '<html lang="en">' in html and "<main" in html
+
+
+def test_article_view_errors_are_html_pages(fake_client: TestClient) -> None:
+    missing = fake_client.get("/read/no-such-article?start=0&end=4")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "no article with id “no-such-article”" in missing.text.lower()
+    assert 'role="alert"' in missing.text
+    bad = fake_client.get("/read/dir/%3Codd%3E%20id?start=9&end=2")
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("text/html")
+    assert "Bad offsets" in bad.text and "not a span of this article" in bad.text
+    assert fake_client.get("/read/dir/%3Codd%3E%20id").status_code == 200  # no span: plain view
+
+
+def test_home_page_and_static_files(fake_client: TestClient) -> None:
+    home = fake_client.get("/")
+    assert home.status_code == 200
+    for needle in ('for="question"', 'for="query"', 'role="alert"', "v000001-"):
+        assert needle in home.text
+    assert re.search(r"\b1 article\s", home.text)  # the footer's counts, singular
+    assert fake_client.get("/static/app.js").status_code == 200
+    assert fake_client.get("/static/style.css").status_code == 200
+    assert "/read/{article_id}" not in fake_client.get("/openapi.json").text  # not in the API
+
+
+# ------------------------------------------------------------------ browser flows
+
+Shot = Callable[[Any, str], None]
+
+
+@pytest.fixture(scope="module")
+def web_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
+    """The seed article and four short JSONL articles (2016..2022, with sources)."""
+    folder = tmp_path_factory.mktemp("web")
+    extra = write_extra_corpus(folder / "news.jsonl")
+    report = build_index([SEED, extra], folder / "index", real_embedder, progress=False)
+    assert report.articles == 1 + len(EXTRA_ARTICLES) and not report.skipped
+    return folder / "index"
+
+
+@pytest.fixture(scope="module")
+def base_url(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve(web_index, tmp_path_factory.mktemp("log") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make browser` (installs Debian's chromium) "
+            "before the browser tests",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, base_url: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base_url)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Any, base_url: str) -> Iterator[Any]:
+    context = browser.new_context(
+        viewport={"width": 375, "height": 800}, base_url=base_url, has_touch=True
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shot() -> Shot:
+    """``shot(page, name)`` saves ``test-output/web/{name}.png`` (the whole page)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page: Any, name: str, full_page: bool = True) -> None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+    return save
+
+
+def ask(page: Any, question: str) -> None:
+    page.goto("/")
+    box = page.get_by_label(QUESTION_LABEL)
+    box.fill(question)
+    box.press("Enter")
+
+
+def no_horizontal_scroll(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page is {width} px wide at a 375 px viewport"
+
+
+@pytest.mark.slow
+def test_answer_cites_a_sentence_and_links_to_it(page: Any, shot: Shot) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, SEED_QUESTION)
+    expect(page.locator(".answer-text")).to_contain_text("sanctions")
+    card = page.locator(".citation").first
+    expect(card).to_contain_text(SANCTIONS_SENTENCE)
+    marker = page.locator(".answer-text a.marker").first
+    expect(marker).to_have_text("[1]")
+    href = card.locator("p.title a").get_attribute("href")
+    assert marker.get_attribute("href") == href
+    assert card.locator("blockquote a").get_attribute("href") == href
+    quote = card.locator("blockquote").inner_text().strip("“”")
+    expect(page.locator(".timings")).to_contain_text("retrieval")
+    shot(page, "ask-answer")
+
+    card.locator("p.title a").click()
+    page.wait_for_url("**/read/**")
+    mark = page.locator("mark#cited")
+    expect(mark).to_have_text(quote)
+    expect(mark).to_contain_text(SANCTIONS_SENTENCE)
+    expect(mark).to_be_in_viewport()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("China pours cold water")
+    shot(page, "article-view", full_page=False)
+
+    page.go_back()  # the question is kept in the address and asked again
+    expect(page.get_by_label(QUESTION_LABEL)).to_have_value(SEED_QUESTION)
+    expect(page.locator(".answer-text")).to_contain_text("sanctions")
+
+
+@pytest.mark.slow
+def test_unanswerable_question_abstains_and_shows_closest_passages(page: Any, shot: Shot) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, UNANSWERABLE)
+    expect(page.locator(".abstain")).to_contain_text(ABSTENTION)
+    expect(page.locator(".abstain .reason")).not_to_be_empty()
+    expect(page.locator(".answer-text")).to_have_count(0)
+    passages = page.locator("#ask-result .passage")
+    expect(passages.first).to_be_visible()
+    assert "/read/" in (passages.first.locator("a").get_attribute("href") or "")
+    more = passages.first.locator("button.more")
+    expect(more).to_have_text("Show the whole passage")
+    more.click()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(more).to_have_text("Show less")
+    shot(page, "ask-abstention")
+
+
+@pytest.mark.slow
+def test_empty_question_and_api_errors_show_an_alert(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if r.url.endswith("/ask") else None)
+    ask(page, "   ")
+    alert = page.locator("#ask-error[role=alert]")
+    expect(alert).to_contain_text("Please type a question")
+    assert calls == []  # refused in the page, no API call
+
+    page.route("**/ask", lambda route: route.fulfill(status=503, json={"detail": "index busy"}))
+    page.get_by_label(QUESTION_LABEL).fill("Any question?")
+    page.get_by_role("button", name="Ask").click()
+    expect(alert).to_contain_text("HTTP 503")
+    expect(alert).to_contain_text("index busy")
+
+    page.unroute("**/ask")
+    page.route("**/ask", lambda route: route.abort("connectionrefused"))
+    page.get_by_role("button", name="Ask").click()
+    expect(alert).to_contain_text("Could not reach the cited server")
+    expect(page.get_by_role("button", name="Ask")).to_be_enabled()
+
+
+@pytest.mark.slow
+def test_search_lists_passages_and_a_date_range_narrows_them(page: Any, shot: Shot) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    sent: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append(json.loads(r.post_data or "{}")) if r.url.endswith("/search") else None
+        ),
+    )
+    query = page.get_by_label("Search for")
+    query.fill("prices, energy and public services")
+    query.press("Enter")
+    results = page.locator("#search-result .passage")
+    expect(results.first).to_be_visible()
+    assert sent[-1] == {"query": "prices, energy and public services", "k": 10}  # no empty filters
+    titles = set(results.locator("p.title a").all_inner_texts())
+    assert len(titles) >= 3, titles
+    expect(results.first.locator(".score")).to_contain_text("score ")
+    shot(page, "search")
+
+    page.get_by_text("Filters and retrieval mode").click()
+    page.get_by_label("Published from").fill("2021-01-01")
+    page.get_by_label("Published to").fill("2021-12-31")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#search-form")).to_have_attribute("aria-busy", "false")
+    museum = next(a for a in EXTRA_ARTICLES if a["_id"] == "museum-reopens-2021")
+    expect(results.first).to_be_visible()
+    assert set(results.locator("p.title a").all_inner_texts()) == {museum["title"]}
+    assert sent[-1]["published_from"] == "2021-01-01" and sent[-1]["published_to"] == "2021-12-31"
+    assert "source" not in sent[-1] and "mode" not in sent[-1]
+    expect(results.first.locator(".date")).to_have_text("2021-09-04")
+    expect(results.first.locator(".source")).to_have_text("The Guardian")
+    shot(page, "search-filtered")
+
+
+@pytest.mark.slow
+def test_phone_width_has_no_horizontal_scroll(phone: Any, base_url: str, shot: Shot) -> None:
+    from playwright.sync_api import expect
+
+    ask(phone, SEED_QUESTION)
+    expect(phone.locator(".answer-text")).to_contain_text("sanctions")
+    query = phone.get_by_label("Search for")
+    query.fill("sanctions on Li Shangfu")
+    query.press("Enter")
+    expect(phone.locator("#search-result .passage").first).to_be_visible()
+    no_horizontal_scroll(phone)
+    shot(phone, "phone")
+
+    text = httpx.get(f"{base_url}/articles/{SEED.stem}").json()["text"]
+    start = text.index(LATE_SENTENCE)
+    phone.goto(f"/read/{SEED.stem}?start={start}&end={start + len(LATE_SENTENCE)}")
+    mark = phone.locator("mark#cited")
+    expect(mark).to_have_text(LATE_SENTENCE)
+    expect(mark).to_be_in_viewport()
+    no_horizontal_scroll(phone)
+    shot(phone, "phone-article", full_page=False)

@@ -1,0 +1,141 @@
+"""Helpers of the browser tests: a real uvicorn process and Debian's chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "test-output" / "web"
+
+#: Short news articles of different years and sources, beside the seed article.
+EXTRA_ARTICLES = [
+    {
+        "_id": "ecb-raises-rates-2022",
+        "title": "European Central Bank raises interest rates for the first time in 11 years",
+        "text": (
+            "The European Central Bank raised its main interest rate by half a percentage point "
+            "on Thursday, its first increase in 11 years, as it tries to curb record inflation "
+            "in the eurozone.\n\n"
+            "The move was larger than the quarter-point rise the bank had signalled in June. "
+            "Policymakers said energy prices had pushed inflation to 8.6 per cent."
+        ),
+        "publish_date": "2022-07-21",
+        "source": "Reuters",
+        "authors": ["Francesco Canepa", "Balazs Koranyi"],
+        "url": "https://example.com/ecb-2022",
+    },
+    {
+        "_id": "solar-farm-opens-2019",
+        "title": "Britain's largest solar farm begins supplying the grid",
+        "text": (
+            "A solar farm covering 900 acres in Kent began supplying electricity to the national "
+            "grid on Monday, enough to power 90,000 homes.\n\n"
+            "The developer said the panels would be paired with battery storage to smooth the "
+            "supply on cloudy days."
+        ),
+        "publish_date": "2019-05-13",
+        "source": "BBC News",
+        "authors": "Roger Harrabin",
+    },
+    {
+        "_id": "museum-reopens-2021",
+        "title": "National museum reopens after two-year renovation",
+        "text": (
+            "The national history museum reopened its doors on Saturday after a renovation "
+            "that took two years and cost 40 million euros.\n\n"
+            "Visitors queued for hours to see the restored dinosaur gallery, which now includes "
+            "a full skeleton of a Tyrannosaurus rex."
+        ),
+        "publish_date": "2021-09-04",
+        "source": "The Guardian",
+        "authors": ["Jon Henley"],
+    },
+    {
+        "_id": "rail-strike-2016",
+        "title": "Rail strike halts commuter trains across the south",
+        "text": (
+            "Thousands of commuters were stranded on Tuesday as a strike by train conductors "
+            "halted most services across the south of England.\n\n"
+            "The union said the dispute over who opens and closes train doors would continue "
+            "until the company agreed to keep a guard on every train."
+        ),
+        "publish_date": "2016-12-13",
+        "source": "Reuters",
+        "authors": ["Costas Pitas"],
+    },
+]
+
+
+def write_extra_corpus(path: Path) -> Path:
+    path.write_text(
+        "".join(json.dumps(record) + "\n" for record in EXTRA_ARTICLES), encoding="utf-8"
+    )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(index_dir: Path, log: Path, timeout: float = 120) -> Iterator[str]:
+    """``python -m service serve`` over ``index_dir`` on a free port, its output in ``log``;
+    yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "CITED_INDEX_DIR": str(index_dir), "CITED_PORT": str(port)}
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    output = log.open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if server.poll() is not None:
+                text = log.read_text(errors="replace")
+                raise AssertionError(f"the server exited with {server.returncode}:\n{text}")
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"the server was not healthy in {timeout} s"
+            time.sleep(0.25)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        output.close()
