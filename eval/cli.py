@@ -1,0 +1,123 @@
+"""``python -m eval``: measure retrieval over a BEIR folder (``retrieval``, the default command).
+
+Options of the default command may be given without naming it (``python -m eval --data DIR``);
+other commands (``python -m eval answers ...``) can be added beside ``retrieval``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indexer.errors import CitedError
+
+app = typer.Typer(
+    add_completion=False,
+    help="Measure retrieval with the service's own code over a BEIR-layout evaluation set.",
+)
+
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
+]
+QrelsOpt = Annotated[
+    Path | None,
+    typer.Option("--qrels", help="qrels file (default: qrels/test.tsv, else the only .tsv)"),
+]
+QueriesOpt = Annotated[
+    Path | None,
+    typer.Option("--queries", help="questions .jsonl/.tsv to use instead of queries.jsonl"),
+]
+ConfigOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--config",
+        help="retrieval mode to evaluate, repeatable: dense, bm25, hybrid, hybrid+rerank "
+        "(default: CITED_MODE)",
+    ),
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="output folder (default .cache/eval-out/<set>-<time>)")
+]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", min=1, help="only the first N queries with qrels")
+]
+IndexOpt = Annotated[
+    Path | None,
+    typer.Option("--index", help="index folder (default .cache/eval/<set>/index, reused)"),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def run_retrieval(
+    data: Path | None,
+    qrels: Path | None,
+    queries: Path | None,
+    config: list[str] | None,
+    out: Path | None,
+    limit: int | None,
+    index: Path | None,
+) -> None:
+    from eval.beir import load_dataset
+    from eval.report import markdown, write_report
+    from eval.run import resolve_configs, run_eval
+    from indexer.settings import Settings
+    from service.app import load_embedder
+
+    if data is None:
+        raise _fail("--data DIR is required (a BEIR folder with corpus.jsonl and queries.jsonl)")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("eval").setLevel(logging.INFO)
+    try:
+        settings = Settings()
+        configs = resolve_configs(config, settings.mode)
+        dataset = load_dataset(data, qrels=qrels, queries=queries)
+        result = run_eval(
+            dataset,
+            load_embedder(settings),
+            configs=configs,
+            index_dir=index,
+            settings=settings,
+            limit=limit,
+        )
+        folder = write_report(result, out)
+    except CitedError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(markdown(result))
+    typer.echo(f"results in {folder}")
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    data: DataOpt = None,
+    qrels: QrelsOpt = None,
+    queries: QueriesOpt = None,
+    config: ConfigOpt = None,
+    out: OutOpt = None,
+    limit: LimitOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Without a command, run ``retrieval`` with the options given."""
+    if ctx.invoked_subcommand is None:
+        run_retrieval(data, qrels, queries, config, out, limit, index)
+
+
+@app.command()
+def retrieval(
+    data: DataOpt = None,
+    qrels: QrelsOpt = None,
+    queries: QueriesOpt = None,
+    config: ConfigOpt = None,
+    out: OutOpt = None,
+    limit: LimitOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """nDCG@10, Recall@10/100, MRR@10, answer containment and latency per retrieval config."""
+    run_retrieval(data, qrels, queries, config, out, limit, index)
