@@ -121,3 +121,37 @@ def retrieval(
 ) -> None:
     """nDCG@10, Recall@10/100, MRR@10, answer containment and latency per retrieval config."""
     run_retrieval(data, qrels, queries, config, out, limit, index)
+
+
+@app.command("tune-fusion")
+def tune_fusion_command(
+    data: DataOpt = None,
+    qrels: QrelsOpt = None,
+    limit: LimitOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Fit the hybrid weights (dense weight, RRF k) on a TRAINING split's qrels."""
+    from eval.beir import load_dataset
+    from eval.run import default_index_dir, prepare_index
+    from eval.tune import settings_line, tune_fusion
+    from indexer.settings import Settings
+    from service.app import load_embedder
+    from service.pipeline import Pipeline
+
+    if data is None or qrels is None:
+        raise _fail("--data DIR and --qrels FILE (a training split, never the reported one)")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        dataset = load_dataset(data, qrels=qrels)
+        embedder = load_embedder(settings)
+        index_dir = index or default_index_dir(dataset)
+        prepare_index(dataset, index_dir, embedder, settings, True)
+        pipeline = Pipeline.open(settings.model_copy(update={"index_dir": index_dir}), embedder)
+        points = tune_fusion(dataset, pipeline, limit=limit)
+    except CitedError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo("| dense weight | RRF k | nDCG@10 | Recall@100 |\n|---|---|---|---|")
+    for p in points:
+        typer.echo(f"| {p.dense_weight} | {p.rrf_k} | {p.ndcg10:.4f} | {p.recall100:.4f} |")
+    typer.echo(f"best on {dataset.qrels_path}: {settings_line(points[0])}")

@@ -167,6 +167,22 @@ def serve(
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
+@app.command(
+    "eval",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def eval_command(ctx: typer.Context) -> None:
+    """Measure retrieval on a BEIR folder: runs `python -m eval` with the same arguments
+    (`cited eval --help` lists them)."""
+    import subprocess
+    import sys
+
+    # A separate process: the service never imports eval/ (eval drives the service).
+    done = subprocess.run([sys.executable, "-m", "eval", *ctx.args], check=False)
+    raise typer.Exit(done.returncode)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "sentence_transformers", "transformers"):

@@ -8,7 +8,9 @@ restrict the candidate chunks before any cut-off; passages with the same normali
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +21,7 @@ from indexer.index import Hit, Index
 from indexer.store import StoredChunk
 
 MODES = ("dense", "bm25", "hybrid", "hybrid+rerank")
+QUERY_CACHE = 1024
 
 
 class UnknownModeError(ValueError):
@@ -86,6 +89,22 @@ class Retriever:
         self.embedder = embedder
         self.mode = self.check_mode(mode)
         self.fusion = fusion or FusionSettings()
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's vector, from a small LRU cache for repeated questions."""
+        with self._lock:
+            vector = self._query_vectors.get(query)
+            if vector is not None:
+                self._query_vectors.move_to_end(query)
+                return vector
+        vector = self.embedder.embed_query(query)
+        with self._lock:
+            self._query_vectors[query] = vector
+            if len(self._query_vectors) > QUERY_CACHE:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     @staticmethod
     def check_mode(mode: str) -> str:
@@ -114,7 +133,7 @@ class Retriever:
 
         allowed = self.index.allowed(filters)
         lap("filter")
-        vector = self.embedder.embed_query(query)
+        vector = self.embed_query(query)
         lap("embed_query")
         # Fetch more than k so that collapsed duplicates still leave k passages.
         depth = max(k * 2 + 10, self.fusion.candidates if mode == "hybrid" else 0)

@@ -261,3 +261,41 @@ def test_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "error: data folder" in missing.output
     bad = CliRunner().invoke(app, [*args, "--config", "nope"])
     assert bad.exit_code == 2 and "unknown config 'nope'" in bad.output
+
+
+def test_tune_fusion_grid(tmp_path: Path) -> None:
+    from eval.tune import settings_line, tune_fusion
+    from indexer.build import build_index
+    from indexer.settings import Settings
+    from service.pipeline import Pipeline
+
+    dataset = load_dataset(write_beir(tmp_path / "tiny"))
+    embedder, index = HashingEmbedder(), tmp_path / "index"
+    build_index([dataset.corpus], index, embedder, progress=False)
+    pipeline = Pipeline.open(Settings(index_dir=index), embedder)
+    before = pipeline.retriever.fusion
+    points = tune_fusion(
+        dataset, pipeline, dense_weights=(0.5, 1.0, 2.0), rrf_ks=(10, 60), progress=False
+    )
+    assert len(points) == 6
+    assert {(p.dense_weight, p.rrf_k) for p in points} == {
+        (w, k) for w in (0.5, 1.0, 2.0) for k in (10, 60)
+    }
+    assert [p.ndcg10 for p in points] == sorted((p.ndcg10 for p in points), reverse=True)
+    assert all(0.0 < p.ndcg10 <= 1.0 for p in points)
+    assert pipeline.retriever.fusion == before  # the service's settings are left as they were
+    assert settings_line(points[0]).startswith("CITED_DENSE_WEIGHT=")
+
+
+def test_cited_eval_runs_the_eval_package(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "eval", "--data", str(tmp_path / "nope")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "error: data folder" in done.stderr
