@@ -53,7 +53,7 @@ def tune_fusion(
                     rrf_k=rrf_k, dense_weight=weight, bm25_weight=1.0, candidates=base.candidates
                 )
                 result = evaluate_config(
-                    pipeline, queries, dataset.qrels, "hybrid", progress=progress
+                    pipeline, queries, dataset.qrels, "hybrid", progress=progress, cold=False
                 )
                 if result.ir is None:
                     raise EvalError("no judged query was evaluated")

@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     mode: Literal["dense", "bm25", "hybrid", "hybrid+rerank"] = Field(
         default="hybrid", description="default retrieval mode of /search and /ask"
     )
-    rrf_k: int = Field(default=60, ge=1, description="reciprocal rank fusion constant")
+    rrf_k: int = Field(
+        default=10, ge=1, description="reciprocal rank fusion constant (fit on SciFact train)"
+    )
     dense_weight: float = Field(default=1.0, ge=0.0)
     bm25_weight: float = Field(default=1.0, ge=0.0)
     candidates: int = Field(

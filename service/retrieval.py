@@ -58,7 +58,7 @@ class Retrieval:
 
 @dataclass(frozen=True)
 class FusionSettings:
-    rrf_k: int = 60
+    rrf_k: int = 10
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     candidates: int = 100
@@ -91,6 +91,11 @@ class Retriever:
         self.fusion = fusion or FusionSettings()
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    def clear_cache(self) -> None:
+        """Forget cached query vectors (measurements that must pay for every embedding)."""
+        with self._lock:
+            self._query_vectors.clear()
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector, from a small LRU cache for repeated questions."""

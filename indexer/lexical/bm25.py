@@ -15,6 +15,8 @@ from indexer.errors import IndexIntegrityError
 from indexer.lexical.base import LexicalIndex
 
 logger = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG at import; keep its build chatter out of our output.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 IDS_FILE = "chunk_ids.npy"
 META_FILE = "cited.json"
