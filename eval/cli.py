@@ -1,4 +1,5 @@
-"""``python -m eval``: measure retrieval over a BEIR folder (``retrieval``, the default command).
+"""``python -m eval``: measure retrieval over a BEIR folder (``retrieval``, the default command),
+answers (``answers``) and the abstention threshold (``calibrate-abstention``).
 
 Options of the default command may be given without naming it (``python -m eval --data DIR``);
 other commands (``python -m eval answers ...``) can be added beside ``retrieval``.
@@ -155,3 +156,84 @@ def tune_fusion_command(
     for p in points:
         typer.echo(f"| {p.dense_weight} | {p.rrf_k} | {p.ndcg10:.4f} | {p.recall100:.4f} |")
     typer.echo(f"best on {dataset.qrels_path}: {settings_line(points[0])}")
+
+
+SplitOpt = Annotated[
+    str,
+    typer.Option(
+        "--split",
+        help="SQuAD articles: all, calibration (first half) or report (second half)",
+    ),
+]
+
+
+@app.command()
+def answers(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="SQuAD JSON file (v1.1 or v2.0) or a BEIR folder"),
+    ] = None,
+    qrels: QrelsOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="first N questions")] = None,
+    out: OutOpt = None,
+    split: SplitOpt = "all",
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="abstention threshold (default: settings)")
+    ] = None,
+    index: IndexOpt = None,
+    weights: Annotated[
+        str | None,
+        typer.Option("--weights", help="SQuAD: sentence-score weights sim,lexical,passage"),
+    ] = None,
+) -> None:
+    """Answer quality: SQuAD with the paragraph given, or a BEIR set end to end."""
+    from eval.answers_cli import answers as run_answers
+
+    if data is None:
+        raise _fail("--data FILE_OR_DIR is required (SQuAD JSON file or BEIR folder)")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("eval").setLevel(logging.INFO)
+    try:
+        metrics, folder = run_answers(data, qrels, limit, out, split, threshold, index, weights)
+    except CitedError as exc:
+        raise _fail(str(exc)) from exc
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            typer.echo(f"{key}: {value:.4f}")
+    typer.echo(f"results in {folder}")
+
+
+@app.command("calibrate-abstention")
+def calibrate_abstention(
+    data: Annotated[Path | None, typer.Option("--data", help="SQuAD v2.0 JSON file")] = None,
+    split: SplitOpt = "calibration",
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="first N questions")] = None,
+    out: OutOpt = None,
+    min_answered: Annotated[
+        float,
+        typer.Option(
+            "--min-answered",
+            min=0.0,
+            max=1.0,
+            help="share of answerable questions that must still be answered",
+        ),
+    ] = 0.95,
+    balanced: Annotated[
+        bool,
+        typer.Option("--balanced", help="maximise (noans abstain + hasans accuracy) / 2 instead"),
+    ] = False,
+) -> None:
+    """Sweep the abstention threshold on a SQuAD v2.0 split (never the reported one): the
+    highest threshold that still answers --min-answered of the answerable questions."""
+    from eval.answers_cli import calibrate
+
+    if data is None:
+        raise _fail("--data FILE (SQuAD v2.0 JSON) is required")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("eval").setLevel(logging.INFO)
+    try:
+        lines, best, folder = calibrate(data, split, limit, out, None if balanced else min_answered)
+    except CitedError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo("\n".join(lines))
+    typer.echo(f"best threshold on the {split} split: {best:.2f} (results in {folder})")

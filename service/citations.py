@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from indexer.errors import ArticleNotFoundError
 from indexer.index import Index
-from service.answering.base import Answer, Citation
+from service.answering.base import Answer, Citation, ShortAnswer
 from service.retrieval import Retrieval
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,36 @@ def citation_problem(citation: Citation, index: Index, retrieval: Retrieval) -> 
     return None
 
 
+def short_answer_problem(short: ShortAnswer, index: Index, citations: list[Citation]) -> str | None:
+    """Why ``short`` may not be returned: it must be verbatim and inside a sound citation."""
+    try:
+        text = index.article(short.article_id).text
+    except ArticleNotFoundError:
+        return f"article {short.article_id!r} is not in index version {index.version}"
+    if not 0 <= short.start < short.end <= len(text) or text[short.start : short.end] != short.text:
+        return f"short answer differs from the article text at {short.start}:{short.end}"
+    inside = any(
+        c.article_id == short.article_id and c.start <= short.start and short.end <= c.end
+        for c in citations
+    )
+    return None if inside else "short answer is not inside a cited sentence"
+
+
+def _checked_short(answer: Answer, index: Index, citations: list[Citation]) -> ShortAnswer | None:
+    if answer.short_answer is None:
+        return None
+    problem = short_answer_problem(answer.short_answer, index, citations)
+    if problem:
+        logger.error("dropped short answer %r: %s", answer.short_answer.text, problem)
+        return None
+    return answer.short_answer
+
+
 def verify_answer(answer: Answer, index: Index, retrieval: Retrieval) -> Answer:
-    """Drop unsound citations (and their sentences); with none left, the answer is an abstention."""
+    """Drop unsound citations (and their sentences); with none left, the answer is an abstention.
+
+    A short answer survives only when it is verbatim and inside a citation that survived.
+    """
     if answer.abstained:
         return answer
     kept: list[Citation] = []
@@ -43,7 +72,7 @@ def verify_answer(answer: Answer, index: Index, retrieval: Retrieval) -> Answer:
         else:
             kept.append(citation)
     if len(kept) == len(answer.citations) and kept:
-        return answer
+        return replace(answer, short_answer=_checked_short(answer, index, kept))
     if not kept:
         return Answer(None, True, score=answer.score, reason="no citation could be verified")
     renumbered = [
@@ -51,4 +80,5 @@ def verify_answer(answer: Answer, index: Index, retrieval: Retrieval) -> Answer:
         for n, c in enumerate(kept, start=1)
     ]
     text = " ".join(f"{c.quote} [{c.n}]" for c in renumbered)
-    return Answer(text, False, renumbered, score=answer.score)
+    short = _checked_short(answer, index, renumbered)
+    return Answer(text, False, renumbered, score=answer.score, short_answer=short)

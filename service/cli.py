@@ -28,9 +28,10 @@ def _pipeline(settings: Settings) -> Pipeline:
     """Open the index first (fast, fails with a clear reason), then load the model."""
     from indexer.index import open_index
     from service.app import load_embedder
+    from service.generation import load_generator
 
     index = open_index(settings.index_dir, verify=settings.verify_checksums)
-    return Pipeline.over(index, load_embedder(settings), settings)
+    return Pipeline.over(index, load_embedder(settings), settings, load_generator(settings))
 
 
 def _snippet(text: str, limit: int) -> str:
@@ -142,10 +143,17 @@ def ask(
             typer.echo(f"  - {p.title} ({p.article_id} {p.start}:{p.end}): {_snippet(p.text, 160)}")
         return
     typer.echo(answer.text or "")
+    if answer.short_answer:
+        typer.echo(f"Short answer: {answer.short_answer.text}")
     typer.echo("")
     for c in answer.citations:
         typer.echo(f"[{c.n}] {c.title} ({c.article_id}, characters {c.start}-{c.end})")
         typer.echo(f"    \u201c{c.quote}\u201d")
+    if result.unsupported:
+        typer.echo("")
+        typer.echo("Generated sentences dropped (the passages do not back them):")
+        for sentence in result.unsupported:
+            typer.echo(f"  - {sentence}")
 
 
 @app.command()

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from service.pipeline import AskResult
 from service.retrieval import Passage
-from service.schemas import AskResponse, CitationOut, PassageOut
+from service.schemas import AskResponse, CitationOut, PassageOut, ShortAnswerOut
 
 
 def passages_out(passages: list[Passage]) -> list[PassageOut]:
@@ -21,8 +21,11 @@ def ask_response(result: AskResult, index_version: str) -> AskResponse:
         reason=answer.reason,
         score=answer.score,
         citations=[CitationOut(**asdict(c)) for c in answer.citations],
+        short_answer=ShortAnswerOut(**asdict(answer.short_answer)) if answer.short_answer else None,
         passages=passages_out(result.retrieval.passages),
         mode=result.retrieval.mode,
         timings_ms={k: round(v, 2) for k, v in result.timings_ms.items()},
         index_version=index_version,
+        unsupported=result.unsupported,
+        generator=result.generator,
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from indexer.embedders.base import Embedder
 from indexer.filters import Filters
@@ -12,6 +13,8 @@ from indexer.settings import Settings
 from service.answering.base import Answer, AnswerSelector
 from service.answering.sentences import SentenceSelector
 from service.citations import verify_answer
+from service.generation.answer import GeneratedAnswer, generate_answer, stream_answer
+from service.generation.base import Generator
 from service.retrieval import FusionSettings, Retrieval, Retriever
 
 
@@ -20,13 +23,22 @@ class AskResult:
     answer: Answer
     retrieval: Retrieval
     timings_ms: dict[str, float]
+    #: Generated sentences dropped by verification (generator modes only).
+    unsupported: list[str] = field(default_factory=list)
+    #: The generator that wrote the answer text; ``"none"`` when it is extractive.
+    generator: str = "none"
 
 
 class Pipeline:
     """Retrieval and a verified, cited answer over one index version."""
 
     def __init__(
-        self, index: Index, embedder: Embedder, selector: AnswerSelector, settings: Settings
+        self,
+        index: Index,
+        embedder: Embedder,
+        selector: AnswerSelector,
+        settings: Settings,
+        generator: Generator | None = None,
     ):
         self.index = index
         self.embedder = embedder
@@ -39,20 +51,32 @@ class Pipeline:
         self.retriever = Retriever(index, embedder, mode=settings.mode, fusion=fusion)
         self.selector = selector
         self.settings = settings
+        self.generator = generator
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder) -> Pipeline:
+    def open(
+        cls, settings: Settings, embedder: Embedder, generator: Generator | None = None
+    ) -> Pipeline:
         return cls.over(
-            open_index(settings.index_dir, verify=settings.verify_checksums), embedder, settings
+            open_index(settings.index_dir, verify=settings.verify_checksums),
+            embedder,
+            settings,
+            generator,
         )
 
     @classmethod
-    def over(cls, index: Index, embedder: Embedder, settings: Settings) -> Pipeline:
+    def over(
+        cls,
+        index: Index,
+        embedder: Embedder,
+        settings: Settings,
+        generator: Generator | None = None,
+    ) -> Pipeline:
         """The pipeline over an opened index, with the selector the settings describe."""
         selector = SentenceSelector(
             embedder, passages=settings.answer_passages, threshold=settings.abstain_threshold
         )
-        return cls(index, embedder, selector, settings)
+        return cls(index, embedder, selector, settings, generator)
 
     def search(
         self, query: str, k: int, mode: str | None = None, filters: Filters | None = None
@@ -66,13 +90,71 @@ class Pipeline:
         mode: str | None = None,
         filters: Filters | None = None,
     ) -> AskResult:
+        retrieval, extractive, timings = self._select(question, k, mode, filters)
+        if self.generator is None:
+            return self._verified(GeneratedAnswer(extractive), retrieval, timings)
+        started = time.perf_counter()
+        generated = generate_answer(
+            self.generator,
+            question,
+            retrieval,
+            extractive,
+            self.settings.generator_context_chars,
+        )
+        timings["generate"] = (time.perf_counter() - started) * 1e3
+        return self._verified(generated, retrieval, timings)
+
+    def ask_stream(
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+    ) -> Iterator[str | AskResult]:
+        """Retrieval and selection run before this returns (their errors raise here); the
+        iterator then yields the answer text in pieces and last the verified :class:`AskResult`.
+        A generator's pieces are unverified: the result's answer is the one that holds."""
+        retrieval, extractive, timings = self._select(question, k, mode, filters)
+        return self._stream(question, retrieval, extractive, timings)
+
+    def _stream(
+        self, question: str, retrieval: Retrieval, extractive: Answer, timings: dict[str, float]
+    ) -> Iterator[str | AskResult]:
+        if self.generator is None:
+            result = self._verified(GeneratedAnswer(extractive), retrieval, timings)
+            if result.answer.text:
+                yield result.answer.text
+            yield result
+            return
+        started = time.perf_counter()
+        context = self.settings.generator_context_chars
+        for item in stream_answer(self.generator, question, retrieval, extractive, context):
+            if isinstance(item, str):
+                yield item
+            else:
+                timings["generate"] = (time.perf_counter() - started) * 1e3
+                yield self._verified(item, retrieval, timings)
+
+    def _select(
+        self, question: str, k: int | None, mode: str | None, filters: Filters | None
+    ) -> tuple[Retrieval, Answer, dict[str, float]]:
+        """Retrieval and the extractive answer (the fallback, and the abstention decision)."""
         k = k or self.settings.answer_passages
         retrieval = self.retriever.search(question, k, mode, filters)
         started = time.perf_counter()
-        answer = verify_answer(self.selector.answer(question, retrieval), self.index, retrieval)
+        answer = self.selector.answer(question, retrieval)
         timings = dict(retrieval.timings_ms)
         timings["answer"] = (time.perf_counter() - started) * 1e3
-        return AskResult(answer, retrieval, timings)
+        return retrieval, answer, timings
+
+    def _verified(
+        self, generated: GeneratedAnswer, retrieval: Retrieval, timings: dict[str, float]
+    ) -> AskResult:
+        """Citation integrity (service.citations) on whatever answer is about to leave."""
+        answer = verify_answer(generated.answer, self.index, retrieval)
+        return AskResult(answer, retrieval, timings, generated.unsupported, generated.generator)
 
     def close(self) -> None:
         self.index.close()
+        if self.generator is not None:
+            self.generator.close()

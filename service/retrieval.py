@@ -58,7 +58,7 @@ class Retrieval:
 
 @dataclass(frozen=True)
 class FusionSettings:
-    rrf_k: int = 10
+    rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     candidates: int = 100

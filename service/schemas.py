@@ -101,16 +101,36 @@ class CitationOut(BaseModel):
     chunk_id: int
 
 
+class ShortAnswerOut(BaseModel):
+    """The name, date, number or phrase asked for: ``article.text[start:end]``, inside a
+    cited sentence."""
+
+    text: str
+    article_id: str
+    start: int
+    end: int
+
+
 class AskResponse(BaseModel):
     answer: str | None
     abstained: bool
     reason: str | None = None
     score: float | None = None
     citations: list[CitationOut]
+    short_answer: ShortAnswerOut | None = None
     passages: list[PassageOut]
     mode: str
     timings_ms: dict[str, float]
     index_version: str
+    unsupported: list[str] = Field(
+        default_factory=list,
+        description="generated sentences dropped because the cited passages do not back them",
+    )
+    generator: str = Field(
+        default="none",
+        description="what wrote the answer text: 'local' or 'openai' for a verified generated "
+        "answer, 'none' for the extractive answer (also the fallback)",
+    )
 
 
 class HealthResponse(BaseModel):

@@ -253,6 +253,21 @@ def test_answer_cites_a_sentence_and_links_to_it(page: Any, shot: Shot) -> None:
 
 
 @pytest.mark.slow
+def test_short_answer_is_bold_and_marked_in_the_article(page: Any, shot: Shot) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, "When did Li become defence minister?")
+    expect(page.locator(".short-answer-line")).to_have_text("Short answer: March")
+    expect(page.locator(".answer-text strong.short-answer")).to_have_text("March")
+    shot(page, "ask-short-answer")
+    href = page.locator(".answer-text a.marker").first.get_attribute("href") or ""
+    assert "sa_start=" in href and "sa_end=" in href
+    page.locator(".answer-text a.marker").first.click()
+    page.wait_for_url("**/read/**")
+    expect(page.locator("mark#cited mark.short")).to_have_text("March")
+
+
+@pytest.mark.slow
 def test_unanswerable_question_abstains_and_shows_closest_passages(page: Any, shot: Shot) -> None:
     from playwright.sync_api import expect
 

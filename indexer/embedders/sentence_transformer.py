@@ -63,10 +63,12 @@ class SentenceTransformerEmbedder(Embedder):
         self.max_tokens = int(max_seq_length) - 2  # [CLS] and [SEP]
         self.batch_size = batch_size
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        """Encode with the model's own query or document prompt (from its configuration)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode_document(
+        encode = self.model.encode_query if query else self.model.encode_document
+        vectors = encode(
             texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,
@@ -75,17 +77,11 @@ class SentenceTransformerEmbedder(Embedder):
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, query=False)
+
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode_query(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self._encode(texts, query=True)
 
     def token_offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
         if not texts:

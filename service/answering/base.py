@@ -21,6 +21,17 @@ class Citation:
     chunk_id: int
 
 
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The name, date, number or phrase asked for: ``text == article.text[start:end]``, inside a
+    citation's span."""
+
+    text: str
+    article_id: str
+    start: int
+    end: int
+
+
 @dataclass
 class Answer:
     text: str | None
@@ -28,6 +39,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     score: float | None = None
     reason: str | None = None
+    short_answer: ShortAnswer | None = None
 
 
 class AnswerSelector(ABC):

@@ -7,6 +7,8 @@ Each candidate sentence is scored by
 
 and the best one becomes the answer; a second sentence is added when it scores close to the
 first and brings question terms the first lacks. Under ``threshold`` the selector abstains.
+Where the question asks for a name, date, number or place, the best sentence's matching span is
+the short answer (``service.answering.short``).
 """
 
 from __future__ import annotations
@@ -18,15 +20,19 @@ import numpy as np
 
 from indexer.embedders.base import Embedder
 from indexer.sentences import sentence_spans
-from service.answering.base import Answer, AnswerSelector, Citation
+from service.answering.base import Answer, AnswerSelector, Citation, ShortAnswer
+from service.answering.short import short_span
 from service.answering.terms import content_terms
 from service.retrieval import Passage, Retrieval
 
 
 @dataclass(frozen=True)
 class SelectorWeights:
-    similarity: float = 0.6
-    lexical: float = 0.25
+    """Fitted on SQuAD v1.1 dev, calibration half of the articles (docs/ANSWERS.md): 0.45/0.40
+    picked the right sentence 0.836 of the time against 0.827 for the earlier 0.6/0.25."""
+
+    similarity: float = 0.45
+    lexical: float = 0.40
     passage: float = 0.15
     #: A second sentence must score at least this share of the best one.
     second_ratio: float = 0.85
@@ -142,4 +148,19 @@ class SentenceSelector(AnswerSelector):
             for n, s in enumerate((sentences[i] for i in chosen), start=1)
         ]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
-        return Answer(text, False, citations, score=float(scores[best]))
+        short = short_answer(question, sentences[best])
+        return Answer(text, False, citations, score=float(scores[best]), short_answer=short)
+
+
+def short_answer(question: str, sentence: Candidate) -> ShortAnswer | None:
+    """The span of the best sentence that the question asks for, at article offsets."""
+    span = short_span(question, sentence.text)
+    if span is None:
+        return None
+    start, end = span
+    return ShortAnswer(
+        sentence.text[start:end],
+        sentence.passage.article_id,
+        sentence.start + start,
+        sentence.start + end,
+    )

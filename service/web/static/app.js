@@ -165,6 +165,32 @@
     return readUrl(c.article_id, c.start, c.end, { sa_start: c.sa_start, sa_end: c.sa_end });
   }
 
+  /** The citations, the one holding the short answer carrying its offsets (sa_start, sa_end). */
+  function withShortAnswer(citations, short) {
+    return citations.map(function (c) {
+      const holds =
+        short &&
+        short.article_id === c.article_id &&
+        c.start <= short.start &&
+        short.end <= c.end;
+      return holds ? Object.assign({}, c, { sa_start: short.start, sa_end: short.end }) : c;
+    });
+  }
+
+  /** `text` with the short answer inside citation `c`'s quote in bold (<strong>). */
+  function appendWithShort(p, text, c) {
+    const at = Number.isInteger(c.sa_start) ? text.indexOf(c.quote) : -1;
+    if (at < 0) {
+      p.append(text);
+      return;
+    }
+    const from = at + c.sa_start - c.start;
+    const to = at + c.sa_end - c.start;
+    p.append(text.slice(0, from));
+    p.append(el("strong", { class: "short-answer", text: text.slice(from, to) }));
+    p.append(text.slice(to));
+  }
+
   /** The answer text with each "[n]" as a link to citation n's sentence. */
   function answerParagraph(answer, citations) {
     const byN = new Map(citations.map((c) => [c.n, c]));
@@ -175,7 +201,7 @@
     while ((match = marker.exec(answer)) !== null) {
       const c = byN.get(Number(match[1]));
       if (!c) continue;
-      p.append(answer.slice(last, match.index));
+      appendWithShort(p, answer.slice(last, match.index), c);
       p.append(
         el("a", {
           class: "marker",
@@ -203,8 +229,17 @@
       nodes.push(el("h3", { text: passages.length ? "Closest passages" : "No passages found" }));
       if (passages.length) nodes.push(passageList(passages));
     } else {
-      const citations = data.citations || [];
-      nodes.push(el("h2", { text: "Answer" }), answerParagraph(data.answer, citations));
+      const citations = withShortAnswer(data.citations || [], data.short_answer);
+      nodes.push(el("h2", { text: "Answer" }));
+      if (data.short_answer) {
+        nodes.push(
+          el("p", { class: "short-answer-line" }, [
+            "Short answer: ",
+            el("strong", { text: data.short_answer.text }),
+          ])
+        );
+      }
+      nodes.push(answerParagraph(data.answer, citations));
       if (citations.length) {
         nodes.push(el("h3", { text: citations.length === 1 ? "Source" : "Sources" }));
         nodes.push(
