@@ -155,3 +155,19 @@ def test_cli_ask_prints_the_short_answer(
     assert result.exit_code == 0, result.output
     assert "Li became defence minister in March. [1]" in result.output
     assert "Short answer: March" in result.output
+
+
+def test_question_sentences_are_never_answers() -> None:
+    from service.answering.sentences import candidates, is_question
+    from service.retrieval import Passage
+
+    assert is_question("Will they blame the US or China?")
+    assert is_question("\u201cThe question is, will they blame the US or China?\u201d")
+    assert not is_question("He asked why. Nobody knew.")
+    text = (
+        "Which show was green lit for a new season? Netflix renewed Squid Game for a second season."
+    )
+    passage = Passage(1, 1, "a", "T", 100, 100 + len(text), text, 1.0, similarity=0.5)
+    found = candidates([passage])
+    assert [c.text for c in found] == ["Netflix renewed Squid Game for a second season."]
+    assert found[0].start == 100 + text.index("Netflix")

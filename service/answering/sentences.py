@@ -47,8 +47,14 @@ class Candidate:
     terms: frozenset[str]
 
 
+def is_question(text: str) -> bool:
+    """A sentence that asks ("...?", also before a closing quote) answers nothing."""
+    return text.rstrip("\"'\u201d\u2019)] ").endswith("?")
+
+
 def candidates(passages: list[Passage]) -> list[Candidate]:
-    """Sentences of the passages, with article offsets, each (article, start) once."""
+    """Sentences of the passages that may answer (not questions), with article offsets, each
+    (article, start) once."""
     seen: set[tuple[str, int]] = set()
     found = []
     for passage in passages:
@@ -58,6 +64,8 @@ def candidates(passages: list[Passage]) -> list[Candidate]:
                 continue
             seen.add(key)
             text = passage.text[start:end]
+            if is_question(text):
+                continue
             found.append(
                 Candidate(
                     passage,
