@@ -24,6 +24,7 @@ from eval.squad import limited, load_squad, split_articles
 from indexer.settings import Settings
 from service.answering.sentences import SelectorWeights
 from service.app import load_embedder
+from service.generation import load_generator
 from service.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,12 @@ def answers(
         queries = select_queries(dataset, limit)
         index_dir = index or default_index_dir(dataset)
         info = prepare_index(dataset, index_dir, embedder, settings, True)
-        pipeline = Pipeline.open(settings.model_copy(update={"index_dir": index_dir}), embedder)
+        # The generator the settings select (CITED_GENERATOR), as the service would run it.
+        pipeline = Pipeline.open(
+            settings.model_copy(update={"index_dir": index_dir}),
+            embedder,
+            load_generator(settings),
+        )
         try:
             predictions = run_news(dataset, pipeline, queries)
         finally:
@@ -116,6 +122,7 @@ def answers(
             index=str(index_dir),
             index_version=info.version,
             mode=settings.mode,
+            generator=settings.generator,
         )
     folder = write_report(out or default_out_dir(name), metrics, predictions, f"answers: {name}")
     return metrics, folder
