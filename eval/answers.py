@@ -164,7 +164,8 @@ def run_news(
     predictions = []
     for query in tqdm(queries, desc="questions", unit=" q", disable=not progress):
         started = time.perf_counter()
-        answer = pipeline.ask(query.text).answer
+        result = pipeline.ask(query.text)
+        answer = result.answer
         short = answer.short_answer.text if answer.short_answer else None
         relevant = dataset.qrels.get(query.id, {})
         first = answer.citations[0].article_id if answer.citations else None
@@ -184,6 +185,8 @@ def run_news(
                 extra={
                     "cited_article": first,
                     "answer": answer.text,
+                    "generator": result.generator,
+                    "unsupported": len(result.unsupported),
                     "ms": round((time.perf_counter() - started) * 1e3, 1),
                 },
             )

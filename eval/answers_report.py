@@ -84,6 +84,8 @@ def news_metrics(predictions: Sequence[Prediction]) -> dict[str, Any]:
         ),
         "abstain_rate": _mean([not p.answered for p in predictions]),
         "short_answer_rate": _mean([p.short_answer is not None for p in predictions]),
+        # Share of the answers whose text a generator wrote (verified), not the extractive one.
+        "generated_rate": _mean([p.extra.get("generator", "none") != "none" for p in answered]),
     }
 
 
