@@ -20,7 +20,7 @@ from eval.metrics import (
     ir_metrics,
     percentile,
 )
-from indexer.build import build_index
+from indexer.build import build_with_settings
 from indexer.embedders.base import Embedder
 from indexer.settings import Settings
 from service.pipeline import Pipeline
@@ -97,15 +97,7 @@ def prepare_index(
     dataset: Dataset, index_dir: Path, embedder: Embedder, settings: Settings, progress: bool
 ) -> IndexInfo:
     """Index the corpus into ``index_dir``, or reuse the current version when it is up to date."""
-    report = build_index(
-        [dataset.corpus],
-        index_dir,
-        embedder,
-        chunk_tokens=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap,
-        title_context=settings.title_context,
-        progress=progress,
-    )
+    report = build_with_settings([dataset.corpus], index_dir, embedder, settings, progress=progress)
     if report.up_to_date:
         logger.info("reusing index %s (version %s)", index_dir, report.version)
     else:

@@ -27,6 +27,7 @@ from indexer.manifest import (
     read_manifest,
 )
 from indexer.readers import read_corpus
+from indexer.settings import Settings
 from indexer.store import StoreWriter
 from indexer.types import Article, Chunk, Skipped
 from indexer.vectors.faiss_flat import FaissFlatIndex
@@ -87,6 +88,28 @@ def _collect(items: Iterator[Article | Skipped], report: BuildReport) -> list[Ar
         else:
             articles.append(item)
     return articles
+
+
+def build_with_settings(
+    paths: list[Path],
+    index_dir: Path,
+    embedder: Embedder,
+    settings: Settings,
+    *,
+    force: bool = False,
+    progress: bool = True,
+) -> BuildReport:
+    """:func:`build_index` with the chunking the settings describe."""
+    return build_index(
+        paths,
+        index_dir,
+        embedder,
+        chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        title_context=settings.title_context,
+        force=force,
+        progress=progress,
+    )
 
 
 def build_index(

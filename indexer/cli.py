@@ -27,21 +27,15 @@ def index(
     force: Annotated[bool, typer.Option(help="rebuild even when the index is up to date")] = False,
 ) -> None:
     """Read, chunk and embed articles into a new index version, then publish it atomically."""
-    from indexer.build import build_index
+    from indexer.build import build_with_settings
     from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
 
     settings = Settings()
     target = index_dir or settings.index_dir
     try:
         embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
-        report = build_index(
-            list(paths or settings.corpus),
-            target,
-            embedder,
-            chunk_tokens=settings.chunk_tokens,
-            chunk_overlap=settings.chunk_overlap,
-            title_context=settings.title_context,
-            force=force,
+        report = build_with_settings(
+            list(paths or settings.corpus), target, embedder, settings, force=force
         )
     except CitedError as exc:
         typer.echo(f"error: {exc}", err=True)

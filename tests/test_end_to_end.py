@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from indexer.embedders.base import Embedder
 from indexer.settings import Settings
 from service.app import create_app
 from tests.conftest import ROOT, SEED, SEED_QUESTION
+from tests.web_support import serve
 
 pytestmark = pytest.mark.slow
 
@@ -68,34 +67,8 @@ def test_search_finds_the_seed_passage(client: TestClient) -> None:
     assert "sanctions" in top["text"] and top["article_id"] == SEED.stem
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_real_uvicorn_process_serves_the_contract(seed_index: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "CITED_INDEX_DIR": str(seed_index), "CITED_PORT": str(port)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become healthy in 120 s"
-            time.sleep(0.5)
+def test_real_uvicorn_process_serves_the_contract(seed_index: Path, tmp_path: Path) -> None:
+    with serve(seed_index, tmp_path / "server.log") as base:
         health = httpx.get(f"{base}/health").json()
         assert health["articles"] == 1 and health["chunks"] >= 1
         body = httpx.post(f"{base}/ask", json={"question": SEED_QUESTION}, timeout=60).json()
@@ -103,9 +76,6 @@ def test_real_uvicorn_process_serves_the_contract(seed_index: Path) -> None:
         article = httpx.get(f"{base}/articles/{body['citations'][0]['article_id']}").json()
         check_citations(body, article["text"])
         assert httpx.post(f"{base}/ask", json={"question": ""}).status_code == 422
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_cli_ask_prints_the_answer_and_citation(seed_index: Path) -> None:

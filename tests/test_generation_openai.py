@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,9 +17,8 @@ from service.generation import GenerationError, load_generator
 from service.generation.local import LocalGenerator, check_gguf, packaged_gguf
 from service.generation.openai import OpenAIGenerator
 from service.pipeline import Pipeline
-from tests.conftest import ROOT
 from tests.fakes import HashingEmbedder
-from tests.test_end_to_end import free_port
+from tests.processes import free_port, running
 from tests.test_generation import (
     BAKERY_QUESTION,
     BRIDGE_QUESTION,
@@ -50,30 +44,10 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``tests.openai_server`` in a subprocess on a free port, requiring API key ``KEY``."""
     port = free_port()
     log = tmp_path_factory.mktemp("openai-server") / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "tests.openai_server", "--port", str(port), "--api-key", KEY],
-            cwd=ROOT,
-            env=os.environ.copy(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, log.read_text(errors="replace")[-2000:]
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "test OpenAI server did not start in 60 s"
-            time.sleep(0.2)
+    args = ["-m", "tests.openai_server", "--port", str(port), "--api-key", KEY]
+    with running(args, f"{url}/models", log, timeout=60):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def openai_settings(index_dir: Path, url: str, model: str, **changes: object) -> Settings:

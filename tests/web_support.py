@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from tests.conftest import ROOT
+from tests.processes import free_port, running
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -95,47 +89,12 @@ def write_extra_corpus(path: Path) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve(index_dir: Path, log: Path, timeout: float = 120) -> Iterator[str]:
     """``python -m service serve`` over ``index_dir`` on a free port, its output in ``log``;
     yields its base URL."""
     port = free_port()
-    env = {**os.environ, "CITED_INDEX_DIR": str(index_dir), "CITED_PORT": str(port)}
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    output = log.open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
+    env = {"CITED_INDEX_DIR": str(index_dir), "CITED_PORT": str(port)}
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if server.poll() is not None:
-                text = log.read_text(errors="replace")
-                raise AssertionError(f"the server exited with {server.returncode}:\n{text}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"the server was not healthy in {timeout} s"
-            time.sleep(0.25)
+    with running(["-m", "service", "serve"], f"{base}/health", log, env=env, timeout=timeout):
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        output.close()
