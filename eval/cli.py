@@ -73,8 +73,6 @@ def run_retrieval(
 
     if data is None:
         raise _fail("--data DIR is required (a BEIR folder with corpus.jsonl and queries.jsonl)")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("eval").setLevel(logging.INFO)
     try:
         settings = Settings()
         configs = resolve_configs(config, settings.mode)
@@ -106,6 +104,9 @@ def main(
     index: IndexOpt = None,
 ) -> None:
     """Without a command, run ``retrieval`` with the options given."""
+    # Every command logs the same way: warnings, and eval's own progress notes.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("eval").setLevel(logging.INFO)
     if ctx.invoked_subcommand is None:
         run_retrieval(data, qrels, queries, config, out, limit, index)
 
@@ -141,7 +142,6 @@ def tune_fusion_command(
 
     if data is None or qrels is None:
         raise _fail("--data DIR and --qrels FILE (a training split, never the reported one)")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
         dataset = load_dataset(data, qrels=qrels)
@@ -191,8 +191,6 @@ def answers(
 
     if data is None:
         raise _fail("--data FILE_OR_DIR is required (SQuAD JSON file or BEIR folder)")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("eval").setLevel(logging.INFO)
     try:
         metrics, folder = run_answers(data, qrels, limit, out, split, threshold, index, weights)
     except CitedError as exc:
@@ -229,8 +227,6 @@ def calibrate_abstention(
 
     if data is None:
         raise _fail("--data FILE (SQuAD v2.0 JSON) is required")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("eval").setLevel(logging.INFO)
     try:
         lines, best, folder = calibrate(data, split, limit, out, None if balanced else min_answered)
     except CitedError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import Any
 
 #: One OpenAI-shaped chat message: ``{"role": "system" | "user" | "assistant", "content": ...}``.
 Message = dict[str, str]
@@ -27,6 +28,15 @@ class Generator(ABC):
     def stream(self, messages: list[Message]) -> Iterator[str]:
         """The reply to ``messages`` in pieces as they are generated; raises
         :class:`GenerationError`."""
+
+    def chat_body(self, messages: list[Message], stream: bool, max_tokens: int) -> dict[str, Any]:
+        """The OpenAI-shaped chat request both backends send (greedy, bounded)."""
+        return {
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "stream": stream,
+        }
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model or connections (default: nothing to release)."""

@@ -86,12 +86,7 @@ class LocalGenerator(Generator):
         logger.info("local generator %s loaded (%d threads, n_ctx %d)", path.name, threads, n_ctx)
 
     def _request(self, messages: list[Message], stream: bool) -> dict[str, Any]:
-        return {
-            "messages": messages,
-            "max_tokens": self.max_tokens,
-            "temperature": 0.0,
-            "stream": stream,
-        }
+        return self.chat_body(messages, stream, self.max_tokens)
 
     def generate(self, messages: list[Message]) -> str:
         try:

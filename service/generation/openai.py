@@ -41,13 +41,7 @@ class OpenAIGenerator(Generator):
         logger.info("openai-compatible generator: model %s at %s", model, self.url)
 
     def _body(self, messages: list[Message], stream: bool) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": self.max_tokens,
-            "temperature": 0.0,
-            "stream": stream,
-        }
+        return {"model": self.model, **self.chat_body(messages, stream, self.max_tokens)}
 
     def generate(self, messages: list[Message]) -> str:
         try:
