@@ -1,4 +1,4 @@
-"""``cited index`` / ``python -m indexer``: build the index from article files."""
+"""``cited index|delete|verify`` / ``python -m indexer``: change and check the index."""
 
 from __future__ import annotations
 
@@ -13,6 +13,15 @@ from indexer.settings import Settings
 
 app = typer.Typer(add_completion=False, help="Index articles for cited.")
 
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", help="index folder; default CITED_INDEX_DIR or index/")
+]
+
+
+def _fail(exc: CitedError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
 
 def index(
     paths: Annotated[
@@ -21,12 +30,16 @@ def index(
             help="article files or folders (.txt .md .html .htm .jsonl); default: corpus/"
         ),
     ] = None,
-    index_dir: Annotated[
-        Path | None, typer.Option("--index", help="index folder; default CITED_INDEX_DIR or index/")
-    ] = None,
-    force: Annotated[bool, typer.Option(help="rebuild even when the index is up to date")] = False,
+    index_dir: IndexOption = None,
+    prune: Annotated[
+        bool, typer.Option(help="also remove indexed articles that are not under PATHS")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="rebuild every segment even when nothing changed")
+    ] = False,
 ) -> None:
-    """Read, chunk and embed articles into a new index version, then publish it atomically."""
+    """Add new articles and update changed ones (unchanged ones are skipped) in a new index
+    version, published atomically."""
     from indexer.build import build_with_settings
     from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
 
@@ -35,30 +48,84 @@ def index(
     try:
         embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
         report = build_with_settings(
-            list(paths or settings.corpus), target, embedder, settings, force=force
+            list(paths or settings.corpus), target, embedder, settings, force=force, prune=prune
         )
     except CitedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise _fail(exc) from exc
     for skipped in report.skipped:
         typer.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
     if report.up_to_date:
         typer.echo(
-            f"index {target}/ is up to date: version {report.version}, "
-            f"{report.articles} articles (use --force to rebuild)"
+            f"index {target}/ is up to date: version {report.version}, {report.articles} "
+            f"articles, {len(report.unchanged)} read and unchanged (use --force to rebuild)"
         )
-        return
-    typer.echo(
-        f"indexed {report.articles} articles ({len(report.skipped)} skipped) into "
-        f"{report.chunks} chunks in {report.seconds:.1f} s "
-        f"(embedding {report.embed_seconds:.1f} s); published {target}/versions/{report.version}"
-    )
+    else:
+        typer.echo(
+            f"{len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed, "
+            f"{len(report.skipped)} skipped; {report.embedded} chunks embedded in "
+            f"{report.embed_seconds:.1f} s (the rest from the cache); {report.seconds:.1f} s in "
+            f"all. Published {target}/versions/{report.version}: {report.articles} articles, "
+            f"{report.chunks} chunks, {report.segments} segments"
+        )
     if report.articles == 0:
         typer.echo("error: no article could be read; nothing to serve", err=True)
         raise typer.Exit(1)
 
 
+def delete(
+    ids: Annotated[list[str], typer.Argument(help="ids of the articles to remove")],
+    index_dir: IndexOption = None,
+) -> None:
+    """Remove articles by id in a new index version (unknown ids are reported, exit code 1)."""
+    from indexer.build import options_from
+    from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
+    from indexer.update import update_index
+
+    settings = Settings()
+    target = index_dir or settings.index_dir
+    try:
+        embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+        report = update_index(target, embedder, delete=ids, options=options_from(settings))
+    except CitedError as exc:
+        raise _fail(exc) from exc
+    for missing in report.not_found:
+        typer.echo(f"not in the index: {missing}", err=True)
+    if report.deleted:
+        typer.echo(
+            f"removed {len(report.deleted)} articles; published {target}/versions/"
+            f"{report.version}: {report.articles} articles, {report.chunks} chunks"
+        )
+    if report.not_found:
+        raise typer.Exit(1)
+
+
+def verify(
+    index_dir: IndexOption = None,
+    all_versions: Annotated[
+        bool, typer.Option("--all", help="check every kept version, not only the current one")
+    ] = False,
+) -> None:
+    """Check the current version (manifest, checksums, counts across FAISS, BM25 and SQLite);
+    exit non-zero with the reason when anything is off."""
+    from indexer.verify import verify_index
+
+    settings = Settings()
+    target = index_dir or settings.index_dir
+    failed = False
+    for name, problem, counts in verify_index(target, all_versions=all_versions):
+        if problem is None:
+            typer.echo(f"ok {name}: {counts['articles']} articles, {counts['chunks']} chunks")
+        else:
+            failed = True
+            typer.echo(f"FAILED {name}: {problem}", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
 app.command()(index)
+app.command()(delete)
+app.command()(verify)
 
 
 def main() -> None:

@@ -29,3 +29,7 @@ class ArticleNotFoundError(CitedError):
 
 class ModelNotFoundError(CitedError):
     """The embedding model named in the settings cannot be found locally."""
+
+
+class IndexBusyError(CitedError):
+    """Another writer holds the index's writer lock for longer than we may wait."""

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from indexer.build import LEXICAL_DIR, STORE_FILE, VECTORS_FILE
-from indexer.errors import IndexIntegrityError
+from indexer.errors import IndexIntegrityError, IndexNotFoundError
 from indexer.filters import Filters
 from indexer.lexical.bm25 import BM25Index
 from indexer.manifest import Manifest, check_model, read_manifest, verify_files
-from indexer.store import Store, StoredChunk
+from indexer.segments import SEGMENTS, Segment, SegmentedStore
+from indexer.store import StoredChunk
 from indexer.types import Article
+from indexer.update import DELETIONS_FILE, LEXICAL_DIR
 from indexer.vectors.faiss_flat import FaissFlatIndex
-from indexer.versions import current_version
+from indexer.versions import VERSIONS, current_version
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ class Index:
         self,
         folder: Path,
         manifest: Manifest,
-        store: Store,
+        store: SegmentedStore,
         vectors: FaissFlatIndex,
         lexical: BM25Index,
     ):
@@ -95,18 +97,65 @@ class Index:
 def open_index(index_dir: Path, *, verify: bool = True) -> Index:
     """Open the current version of ``index_dir``, checking its manifest, checksums and counts."""
     _, folder = current_version(index_dir)
+    return open_version(folder, verify=verify)
+
+
+def open_named_version(index_dir: Path, name: str, *, verify: bool = True) -> Index:
+    folder = index_dir / VERSIONS / name
+    if not folder.is_dir():
+        raise IndexNotFoundError(f"no version {name!r} in {index_dir / VERSIONS}")
+    return open_version(folder, verify=verify)
+
+
+def open_version(folder: Path, *, verify: bool = True) -> Index:
+    """Open one version folder; every part must agree with the manifest and with each other."""
     manifest = read_manifest(folder)
     if verify:
         verify_files(folder, manifest)
-    store = Store(folder / STORE_FILE)
-    vectors = FaissFlatIndex.load(folder / VECTORS_FILE, manifest.model.dim)
-    lexical = BM25Index.load(folder / LEXICAL_DIR)
-    articles, chunks = store.counts()
-    expected = (manifest.counts.get("articles"), manifest.counts.get("chunks"))
-    if (articles, chunks) != expected or vectors.size != chunks or lexical.size != chunks:
-        raise IndexIntegrityError(
-            f"{folder}: counts disagree: manifest {expected[0]} articles / {expected[1]} chunks, "
-            f"store {articles} / {chunks}, vectors {vectors.size}, bm25 {lexical.size}"
-        )
+    try:
+        deletions = json.loads((folder / DELETIONS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexIntegrityError(f"{folder / DELETIONS_FILE}: not readable ({exc})") from exc
+    dim = manifest.model.dim
+    segments: list[Segment] = []
+    try:
+        for info in manifest.segments:
+            segment = Segment(folder / SEGMENTS / info.name, dim, deletions.get(info.name, ()))
+            segments.append(segment)
+            rows = segment.store.counts()
+            if (rows[0], rows[1], len(segment.deleted)) != (
+                info.articles,
+                info.chunks,
+                info.deleted_articles,
+            ):
+                raise IndexIntegrityError(
+                    f"{segment.folder}: {rows[0]} articles / {rows[1]} chunks / "
+                    f"{len(segment.deleted)} deleted, the manifest says {info.articles} / "
+                    f"{info.chunks} / {info.deleted_articles}"
+                )
+        store = SegmentedStore(segments)
+        vectors = FaissFlatIndex(dim)
+        for segment in segments:
+            if len(segment.live_ids):
+                vectors.add(segment.live_ids, segment.live_vectors())
+        lexical = BM25Index.load(folder / LEXICAL_DIR)
+        articles, chunks = store.counts()
+        expected = (manifest.counts.get("articles"), manifest.counts.get("chunks"))
+        live_ids = np.asarray(store.chunk_ids(), dtype=np.int64)
+        if (
+            (articles, chunks) != expected
+            or vectors.size != chunks
+            or lexical.size != chunks
+            or not np.array_equal(lexical.ids, live_ids)
+        ):
+            raise IndexIntegrityError(
+                f"{folder}: counts disagree: manifest {expected[0]} articles / {expected[1]} "
+                f"chunks, store {articles} / {chunks}, vectors {vectors.size}, "
+                f"bm25 {lexical.size}"
+            )
+    except BaseException:
+        for segment in segments:
+            segment.close()
+        raise
     logger.info("opened index version %s (%d articles, %d chunks)", manifest.version, *expected)
     return Index(folder, manifest, store, vectors, lexical)

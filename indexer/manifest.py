@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 from indexer.errors import IndexIntegrityError, IndexMismatchError
 
 FORMAT = "cited-index"
-FORMAT_VERSION = 1
+#: 2: segments with deletions (1 was one store and one FAISS file per version).
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 
@@ -30,6 +31,15 @@ class ChunkingInfo(BaseModel):
     sentence_splitter: str = "nltk-punkt"
 
 
+class SegmentInfo(BaseModel):
+    """A segment of the version: its folder name, rows written, articles deleted since."""
+
+    name: str
+    articles: int
+    chunks: int
+    deleted_articles: int = 0
+
+
 class FileInfo(BaseModel):
     sha256: str
     bytes: int
@@ -44,8 +54,11 @@ class Manifest(BaseModel):
     chunking: ChunkingInfo
     vector_index: str
     lexical_index: str
+    #: Live articles and chunks (deleted ones not counted).
     counts: dict[str, int]
-    build_key: str
+    segments: list[SegmentInfo]
+    #: The id the next new chunk takes: chunk ids are never reused.
+    next_chunk_id: int
     files: dict[str, FileInfo]
 
     def write(self, folder: Path) -> Path:
@@ -77,7 +90,8 @@ def read_manifest(folder: Path) -> Manifest:
     if manifest.format != FORMAT or manifest.format_version != FORMAT_VERSION:
         raise IndexMismatchError(
             f"{path}: format {manifest.format!r} version {manifest.format_version}; this "
-            f"program reads {FORMAT!r} version {FORMAT_VERSION}: rebuild with `cited index`"
+            f"program reads {FORMAT!r} version {FORMAT_VERSION}: rebuild with "
+            "`cited index --force PATH...`"
         )
     return manifest
 

@@ -81,4 +81,28 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    upload_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="body limit of POST /articles (admin)"
+    )
+    request_timeout_s: float = Field(
+        default=30.0, gt=0, description="a request still running after this answers 503"
+    )
     verify_checksums: bool = True
+
+    # The live index: admin writes, hot swap, old versions.
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of the write routes (POST/DELETE /articles); unset: disabled",
+    )
+    reload_interval_s: float = Field(
+        default=2.0, ge=0.0, description="how often the service looks for a newer version; 0: never"
+    )
+    version_grace_s: float = Field(
+        default=600.0, ge=0.0, description="age after which superseded versions are deleted"
+    )
+    keep_versions: int = Field(
+        default=2, ge=1, description="newest versions never deleted (the current and previous)"
+    )
+    max_segments: int = Field(
+        default=8, ge=1, description="segments a version may hold before they are merged"
+    )

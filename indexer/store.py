@@ -1,4 +1,4 @@
-"""The SQLite part of an index version: articles (metadata and full text) and chunk offsets."""
+"""The SQLite part of an index segment: articles (metadata and full text) and chunk offsets."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,10 @@ class StoreWriter:
         self.conn = sqlite3.connect(path)
         self.conn.executescript(SCHEMA)
 
-    def add(self, article: Article, content_sha256: str, chunks: Iterable[Chunk]) -> list[int]:
+    def add(
+        self, article: Article, content_sha256: str, chunks: Iterable[Chunk], ids: Iterable[int]
+    ) -> None:
+        """Store ``article`` and its ``chunks`` under the given chunk ``ids`` (one per chunk)."""
         self.conn.execute(
             f"INSERT INTO articles ({_ARTICLE_COLUMNS}, content_sha256) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -105,12 +109,13 @@ class StoreWriter:
                 content_sha256,
             ),
         )
-        ids = []
-        for chunk in chunks:
-            cursor = self.conn.execute(
-                'INSERT INTO chunks (article_id, ordinal, start, "end", n_tokens, text, text_hash) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        for chunk, chunk_id in zip(chunks, ids, strict=True):
+            self.conn.execute(
+                "INSERT INTO chunks "
+                '(id, article_id, ordinal, start, "end", n_tokens, text, text_hash) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    int(chunk_id),
                     chunk.article_id,
                     chunk.ordinal,
                     chunk.start,
@@ -120,8 +125,6 @@ class StoreWriter:
                     text_hash(chunk.text),
                 ),
             )
-            ids.append(int(cursor.lastrowid or 0))
-        return ids
 
     def close(self) -> None:
         self.conn.commit()
@@ -130,60 +133,77 @@ class StoreWriter:
 
 
 class Store:
-    """Read-only access to a published store; safe to share between threads."""
+    """Read-only access to one published store file; safe to share between threads.
+
+    The connection opens at once (not per thread, not lazily): a version whose folder is later
+    garbage-collected keeps working for the readers that hold it open.
+    """
 
     def __init__(self, path: Path):
         if not path.is_file():
             raise IndexIntegrityError(f"{path}: store file is missing")
         self.path = path
-        self._local = threading.local()
+        # immutable=1: SQLite never writes (no journal, no lock files) to a published version.
+        self._conn = sqlite3.connect(
+            f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        self._lock = threading.Lock()
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            # immutable=1: SQLite never writes (no journal, no lock files) to a published version.
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
-            self._local.conn = conn
-        return conn
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise IndexIntegrityError(f"{self.path}: {exc}") from exc
 
     def counts(self) -> tuple[int, int]:
-        (articles,) = self.conn.execute("SELECT COUNT(*) FROM articles").fetchone()
-        (chunks,) = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()
+        ((articles,),) = self._rows("SELECT COUNT(*) FROM articles")
+        ((chunks,),) = self._rows("SELECT COUNT(*) FROM chunks")
         return int(articles), int(chunks)
 
+    def has_article(self, article_id: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM articles WHERE id = ?", (article_id,)))
+
     def article(self, article_id: str) -> Article:
-        row = self.conn.execute(
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
-        if row is None:
+        rows = self._rows(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
+        if not rows:
             raise ArticleNotFoundError(f"no article with id {article_id!r} in this index")
-        return Article(
-            id=row[0],
-            title=row[1],
-            text=row[2],
-            standfirst=row[3],
-            section=row[4],
-            authors=tuple(json.loads(row[5])),
-            dateline=row[6],
-            published=row[7],
-            url=row[8],
-            source=row[9],
-            path=row[10],
-            extra=json.loads(row[11]),
-        )
+        return _article(rows[0])
+
+    def articles(self) -> Iterator[tuple[Article, str]]:
+        """Every article with its content hash, in id order."""
+        for row in self._rows(
+            f"SELECT {_ARTICLE_COLUMNS}, content_sha256 FROM articles ORDER BY id"
+        ):
+            yield _article(row), str(row[-1])
+
+    def content_hashes(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self._rows("SELECT id, content_sha256 FROM articles")}
+
+    def chunk_ids_of(self, article_ids: Iterable[str]) -> np.ndarray:
+        """Sorted chunk ids of the given articles."""
+        wanted = sorted(set(article_ids))
+        found: list[int] = []
+        for offset in range(0, len(wanted), 500):
+            part = wanted[offset : offset + 500]
+            marks = ",".join("?" * len(part))
+            found.extend(
+                r[0]
+                for r in self._rows(f"SELECT id FROM chunks WHERE article_id IN ({marks})", part)
+            )
+        return np.asarray(sorted(found), dtype=np.int64)
 
     def chunks(self, ids: list[int]) -> dict[int, StoredChunk]:
         """Chunks by id (with their article titles); unknown ids are absent from the result."""
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(
+        rows = self._rows(
             'SELECT c.id, c.article_id, a.title, c.ordinal, c.start, c."end", c.text, '
             "c.text_hash, a.published, a.source, a.authors "
             f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
             [int(i) for i in ids],
-        ).fetchall()
+        )
         return {
             row[0]: StoredChunk(
                 id=row[0],
@@ -201,21 +221,46 @@ class Store:
             for row in rows
         }
 
+    def chunk_texts(self) -> list[tuple[int, str, str]]:
+        """``(chunk id, article title, chunk text)`` of every chunk, in id order."""
+        return [
+            (int(r[0]), str(r[1]), str(r[2]))
+            for r in self._rows(
+                "SELECT c.id, a.title, c.text FROM chunks c JOIN articles a "
+                "ON a.id = c.article_id ORDER BY c.id"
+            )
+        ]
+
     def chunk_ids_matching(self, filters: Filters) -> np.ndarray:
         """Sorted ids of the chunks whose article passes ``filters``."""
         where, params = filters.sql()
-        rows = self.conn.execute(
+        rows = self._rows(
             f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {where} "
             "ORDER BY c.id",
             params,
-        ).fetchall()
+        )
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def chunk_ids(self) -> list[int]:
-        return [int(r[0]) for r in self.conn.execute("SELECT id FROM chunks ORDER BY id")]
+        return [int(r[0]) for r in self._rows("SELECT id FROM chunks ORDER BY id")]
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        with self._lock:
+            self._conn.close()
+
+
+def _article(row: Sequence[Any]) -> Article:
+    return Article(
+        id=row[0],
+        title=row[1],
+        text=row[2],
+        standfirst=row[3],
+        section=row[4],
+        authors=tuple(json.loads(row[5])),
+        dateline=row[6],
+        published=row[7],
+        url=row[8],
+        source=row[9],
+        path=row[10],
+        extra=json.loads(row[11]),
+    )

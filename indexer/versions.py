@@ -4,28 +4,37 @@ Layout of an index folder::
 
     index/
       CURRENT                 # the name of the published version, replaced atomically
+      .writer.lock            # one writer at a time (flock: released by the kernel on a kill)
+      cache/embeddings.sqlite # vectors by (model, text hash), shared by all versions
       versions/
-        v000001-20261127T130501Z/  manifest.json  store.sqlite  vectors.faiss
+        v000001-20261127T130501Z/  manifest.json  deletions.json  bm25/  segments/s000001/...
         .tmp-.../             # a build in progress or one that died: never read
 
 A version folder is complete before its name is written to ``CURRENT``; a published version is
-never modified.
+never modified. Superseded versions are deleted once they have been superseded for a grace
+period (readers that still hold one keep their open files), the newest ones never.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
-from indexer.errors import IndexNotFoundError
+from indexer.errors import IndexBusyError, IndexNotFoundError
 
 logger = logging.getLogger(__name__)
 
 POINTER = "CURRENT"
+LOCK = ".writer.lock"
 VERSIONS = "versions"
 _VERSION_RE = re.compile(r"^v(\d{6,})-\d{8}T\d{6}Z$")
 
@@ -57,13 +66,25 @@ def published_versions(index_dir: Path) -> list[str]:
 
 
 def start_version(index_dir: Path) -> tuple[str, Path]:
-    """Reserve the next version name and a private folder to build it in."""
+    """Reserve the next version name and a private folder to build it in (call it with the
+    writer lock held: it clears what a killed writer left behind)."""
     root = index_dir / VERSIONS
     root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".tmp-*"):
+    for stale in [*root.glob(".tmp-*"), *root.glob(".trash-*")]:
         logger.info("removing unfinished build %s", stale)
         shutil.rmtree(stale, ignore_errors=True)
     existing = published_versions(index_dir)
+    try:
+        current = version_number(current_version(index_dir)[0])
+    except IndexNotFoundError:
+        current = 0
+    for orphan in [n for n in existing if version_number(n) > current]:
+        # Renamed but never made current (the writer died before the pointer swap).
+        logger.info("removing unpublished version %s", orphan)
+        trash = root / f".trash-{orphan}"
+        os.rename(root / orphan, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    existing = [n for n in existing if version_number(n) <= current]
     number = int(_VERSION_RE.match(existing[-1]).group(1)) + 1 if existing else 1  # type: ignore[union-attr]
     name = f"v{number:06d}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     building = root / f".tmp-{name}"
@@ -102,3 +123,69 @@ def current_version(index_dir: Path) -> tuple[str, Path]:
             f"{pointer} names version {name!r}, which is not in {folder.parent}"
         )
     return name, folder
+
+
+def version_number(name: str) -> int:
+    match = _VERSION_RE.match(name)
+    if match is None:
+        raise IndexNotFoundError(f"{name!r} is not a version name (vNNNNNN-YYYYMMDDTHHMMSSZ)")
+    return int(match.group(1))
+
+
+@contextmanager
+def writer_lock(index_dir: Path, wait_s: float = 600.0) -> Iterator[None]:
+    """Hold the index's writer lock (one writer across processes); raise after ``wait_s``."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK).open("a") as handle:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexBusyError(
+                        f"another writer has held {index_dir / LOCK} for over {wait_s:.0f} s"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _published_at(folder: Path) -> float:
+    """When a version was published: its manifest's ``created`` time (its mtime as fallback)."""
+    try:
+        created = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["created"]
+        return datetime.fromisoformat(created).timestamp()
+    except (OSError, ValueError, KeyError, TypeError):
+        return folder.stat().st_mtime
+
+
+def collect_garbage(index_dir: Path, grace_s: float, keep: int = 2) -> list[str]:
+    """Delete versions superseded more than ``grace_s`` ago, never the ``keep`` newest up to the
+    current one; versions newer than the current one (left by a writer killed between rename
+    and pointer swap) are never published and go at once. Call with the writer lock held."""
+    try:
+        current, _ = current_version(index_dir)
+    except IndexNotFoundError:
+        return []
+    names = published_versions(index_dir)
+    now = time.time()
+    number = version_number(current)
+    older = [n for n in names if version_number(n) < number]
+    doomed = [n for n in names if version_number(n) > number]
+    protected = set(older[max(0, len(older) - (keep - 1)) :]) if keep > 1 else set()
+    successor = {n: s for n, s in zip(names, [*names[1:], current], strict=True)}
+    for name in older:
+        superseded = _published_at(index_dir / VERSIONS / successor[name])
+        if name not in protected and now - superseded > grace_s:
+            doomed.append(name)
+    for name in doomed:
+        # Renamed first (atomic), so a kill mid-delete never leaves half a version behind.
+        trash = index_dir / VERSIONS / f".trash-{name}"
+        os.rename(index_dir / VERSIONS / name, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        logger.info("deleted old index version %s", name)
+    return doomed

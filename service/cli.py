@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from indexer.cli import index
+from indexer.cli import delete, index, verify
 from indexer.errors import CitedError
 from indexer.settings import Settings
 from service.pipeline import Pipeline
@@ -22,6 +22,8 @@ app = typer.Typer(
     help="Semantic search and question answering with citations over your articles.",
 )
 app.command()(index)
+app.command()(delete)
+app.command()(verify)
 
 
 def _pipeline(settings: Settings) -> Pipeline:

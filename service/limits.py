@@ -1,39 +1,78 @@
-"""An ASGI middleware that refuses request bodies over a size limit (413), chunked ones too.
+"""ASGI middlewares that bound a request: its body size (413) and its time to respond (503).
 
-Bodies are small (questions), so the middleware reads the body first, up to the limit, and
-replays it to the app: an oversized body is refused before any route sees it.
+Both answer with the API's JSON error body (:func:`service.errors.error_body`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.errors import error_body
+
+logger = logging.getLogger(__name__)
+
+
+async def send_error(send: Send, status: int, detail: str) -> None:
+    """A complete JSON error response, sent straight from an ASGI middleware."""
+    body = json.dumps(error_body(status, detail)).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    """Refuses request bodies over a size limit with 413, chunked ones too.
+
+    The limit is ``max_bytes``, or ``path_limits[scope["path"]]`` for a path listed there (an
+    exact match, e.g. ``{"/articles": settings.upload_max_bytes}``). A declared
+    ``content-length`` over the limit is refused before the body is read; otherwise the body is
+    read up to the limit (never more is held in memory) and replayed to the app, so an oversized
+    body is refused before any route sees it.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
+        limits = {"max_bytes": max_bytes, **(path_limits or {})}
+        bad = {where: limit for where, limit in limits.items() if limit < 1}
+        if bad:
+            raise ValueError(f"body limits must be at least 1 byte, got {bad}")
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
+
+    def limit_for(self, path: str) -> int:
+        return self.path_limits.get(path, self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope["path"])
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         body = bytearray()
         while True:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
                 return
-            body.extend(message.get("body", b""))
-            if len(body) > self.max_bytes:
-                await self._refuse(send)
+            chunk = message.get("body", b"")
+            if len(body) + len(chunk) > limit:
+                await self._refuse(send, limit)
                 return
+            body.extend(chunk)
             if not message.get("more_body", False):
                 break
         replayed = False
@@ -47,13 +86,85 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body is larger than the limit of {self.max_bytes} bytes"}
-        ).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, send: Send, limit: int) -> None:
+        await send_error(send, 413, f"request body is larger than the limit of {limit} bytes")
+
+
+class RequestTimeout:
+    """Answers 503 when the app has not started its response within ``timeout_s`` seconds.
+
+    The clock runs from the start of the request (reading its body included) to the app's
+    ``http.response.start``. Once a response has started it is never cut: a streaming response
+    (``/ask/stream``'s server-sent events) may run as long as it needs.
+
+    On a timeout the client gets its 503 at once, the app's later messages are dropped and its
+    task is cancelled. An ``async`` endpoint stops at its next ``await``; a sync endpoint runs
+    in the thread pool and **cannot be cancelled**: its thread runs to the end (holding a
+    thread-pool slot) and its result is thrown away.
+    """
+
+    def __init__(
+        self, app: ASGIApp, timeout_s: float, exempt: Collection[tuple[str, str]] = ()
+    ) -> None:
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+        self.app = app
+        self.timeout_s = timeout_s
+        #: ``(method, path prefix)`` pairs never timed out: writes that publish an index version
+        #: must answer with their outcome, not a 503 while they go on and succeed.
+        self.exempt = tuple(exempt)
+        self._abandoned: set[asyncio.Task[None]] = set()  # references until they finish
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or any(
+            scope["method"] == method and scope["path"].startswith(prefix)
+            for method, prefix in self.exempt
+        ):
+            await self.app(scope, receive, send)
+            return
+        started = asyncio.Event()
+        timed_out = False
+
+        async def guarded_send(message: Message) -> None:
+            if timed_out:  # the client already has its 503
+                return
+            if message["type"] == "http.response.start":
+                started.set()
+            await send(message)
+
+        task: asyncio.Task[None] = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+        waiter = asyncio.ensure_future(started.wait())
+        try:
+            await asyncio.wait(
+                {task, waiter}, timeout=self.timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        except BaseException:  # this request was cancelled (server shutdown)
+            task.cancel()
+            raise
+        finally:
+            waiter.cancel()
+        if started.is_set() or task.done():
+            await task  # the response runs to its end; the app's exception propagates
+            return
+        timed_out = True
+        logger.warning(
+            "%s %s did not start its response within %g s: answered 503",
+            scope.get("method", ""),
+            scope.get("path", ""),
+            self.timeout_s,
+        )
+        await send_error(
+            send,
+            503,
+            f"the request did not complete within the request timeout of {self.timeout_s:g} s",
+        )
+        task.cancel()
+        self._abandoned.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error(
+                "a request abandoned after its timeout failed later", exc_info=task.exception()
+            )

@@ -154,7 +154,7 @@ class Pipeline:
         answer = verify_answer(generated.answer, self.index, retrieval)
         return AskResult(answer, retrieval, timings, generated.unsupported, generated.generator)
 
-    def close(self) -> None:
+    def close(self, close_generator: bool = True) -> None:
         self.index.close()
-        if self.generator is not None:
+        if close_generator and self.generator is not None:
             self.generator.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -11,6 +12,7 @@ from indexer.filters import Filters
 
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _not_blank(value: str) -> str:
@@ -31,6 +33,17 @@ class RetrievalOptions(BaseModel):
     published_to: date | None = Field(default=None, description="ISO date, inclusive")
     source: str | None = Field(default=None, max_length=200, description="exact, any case")
     author: str | None = Field(default=None, max_length=200, description="part of a name")
+
+    @field_validator("published_from", "published_to", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        """Only ``YYYY-MM-DD`` (or a ``date``): pydantic alone would also take a number as a Unix
+        time, which the schema (``format: date``) does not allow."""
+        if value is None or isinstance(value, date):
+            return value
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+            raise ValueError(f"must be an ISO date like 2024-01-31, got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
@@ -139,6 +152,11 @@ class HealthResponse(BaseModel):
     chunks: int
     index_version: str
     model: str
+    segments: int = 0
+    reload_error: str | None = Field(
+        default=None, description="why a newer published version is not served (if one is not)"
+    )
+    admin: bool = Field(default=False, description="write routes enabled (CITED_ADMIN_TOKEN)")
 
 
 class ArticleOut(BaseModel):
@@ -156,4 +174,26 @@ class ArticleOut(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    detail: str
+    """The body of every error response but 422 (see ``service.errors``)."""
+
+    detail: str = Field(description="what went wrong, naming the bad value")
+    status: int = Field(description="the HTTP status code", examples=[404])
+    error: str = Field(description="the status's reason phrase", examples=["Not Found"])
+
+
+class ValidationErrorItem(BaseModel):
+    """One invalid field, as pydantic reports it."""
+
+    loc: list[str | int] = Field(description="where: e.g. ['body', 'k']")
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class ValidationErrorResponse(BaseModel):
+    """The body of a 422: ``detail`` lists every invalid field."""
+
+    detail: list[ValidationErrorItem]
+    status: int = Field(description="422", examples=[422])
+    error: str = Field(description="the status's reason phrase", examples=["Unprocessable Entity"])

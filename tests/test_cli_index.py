@@ -28,12 +28,12 @@ def test_index_skips_malformed_files_and_summarises(tmp_path: Path) -> None:
     (corpus / "scan.pdf").write_bytes(b"%PDF-1.4")
     index_dir = tmp_path / "index"
     env = {**os.environ, "CITED_INDEX_DIR": str(index_dir)}
-    command = [sys.executable, "-m", "indexer", str(corpus)]
+    command = [sys.executable, "-m", "indexer", "index", str(corpus)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     for name in ("empty.txt", "latin1.txt", "broken.jsonl:2", "scan.pdf"):
         assert f"skipped {corpus / name}" in done.stderr
-    assert "indexed 2 articles (4 skipped)" in done.stdout
+    assert "2 added, 0 updated, 0 unchanged, 0 removed, 4 skipped" in done.stdout
     assert open_index(index_dir).counts["articles"] == 2
 
     again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -104,16 +104,16 @@ def test_pipeline_with_smollm2_behind_the_server_stays_verified(
     pipeline = Pipeline.open(config, HashingEmbedder(), load_generator(config))
     try:
         result = pipeline.ask(BAKERY_QUESTION)
+        logging.getLogger(__name__).info(
+            "SmolLM2: %s | dropped %s", result.answer.text, result.unsupported
+        )
+        assert not result.answer.abstained and result.generator in {"openai", "none"}
+        check_verbatim(pipeline, result.answer)
+        if result.generator == "openai":  # else: the extractive answer, the fallback
+            for sentence in result.unsupported:
+                assert sentence not in (result.answer.text or "")
     finally:
         pipeline.close()
-    logging.getLogger(__name__).info(
-        "SmolLM2: %s | dropped %s", result.answer.text, result.unsupported
-    )
-    assert not result.answer.abstained and result.generator in {"openai", "none"}
-    check_verbatim(pipeline, result.answer)
-    if result.generator == "openai":  # else: the extractive answer, the fallback
-        for sentence in result.unsupported:
-            assert sentence not in (result.answer.text or "")
 
 
 def test_local_generator_loads_the_packaged_gguf_and_generates() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import STORE_FILE, VECTORS_FILE, build_index
+from indexer.build import build_index
 from indexer.errors import IndexIntegrityError, IndexMismatchError, IndexNotFoundError
 from indexer.index import open_index
 from indexer.manifest import MANIFEST, read_manifest
@@ -27,6 +27,10 @@ still too high. The decision was expected by most economists.
 
 Governor Smith said the bank would act if prices kept rising. Markets rose after the news.
 """
+
+
+STORE_FILE = "segments/s000001/store.sqlite"
+VECTORS_FILE = "segments/s000001/vectors.npy"
 
 
 def write_corpus(folder: Path, n: int = 3) -> Path:
@@ -128,7 +132,7 @@ def test_a_half_written_version_is_never_current(
         raise OSError("disk died while writing the vectors")
 
     (corpus / "story-9.txt").write_text(ARTICLE)
-    monkeypatch.setattr("indexer.vectors.faiss_flat.FaissFlatIndex.save", crash)
+    monkeypatch.setattr("indexer.lexical.bm25.BM25Index.save", crash)
     with pytest.raises(OSError, match="disk died"):
         build_index([corpus], index_dir, fake_embedder, progress=False)
     # The pointer still names the first version, which still opens and verifies.

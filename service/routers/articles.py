@@ -4,7 +4,8 @@ from fastapi import APIRouter, HTTPException
 
 from indexer.errors import ArticleNotFoundError
 from service.deps import PipelineDep
-from service.schemas import ArticleOut, ErrorResponse
+from service.errors import error_responses
+from service.schemas import ArticleOut
 
 router = APIRouter(tags=["articles"])
 
@@ -12,7 +13,9 @@ router = APIRouter(tags=["articles"])
 @router.get(
     "/articles/{article_id:path}",
     response_model=ArticleOut,
-    responses={404: {"model": ErrorResponse, "description": "no article with this id"}},
+    responses=error_responses(
+        404, 422, 500, 503, descriptions={404: "no article with this id in this index"}
+    ),
 )
 def get_article(article_id: str, pipeline: PipelineDep) -> ArticleOut:
     """One article with its full text: the text every citation's offsets refer to."""

@@ -4,8 +4,9 @@ from fastapi import APIRouter, HTTPException
 
 from service.convert import ask_response
 from service.deps import PipelineDep
+from service.errors import error_responses
 from service.retrieval import UnknownModeError
-from service.schemas import AskRequest, AskResponse, ErrorResponse
+from service.schemas import AskRequest, AskResponse
 
 router = APIRouter(tags=["ask"])
 
@@ -13,10 +14,7 @@ router = APIRouter(tags=["ask"])
 @router.post(
     "/ask",
     response_model=AskResponse,
-    responses={
-        400: {"model": ErrorResponse, "description": "mode not available on this index"},
-        413: {"model": ErrorResponse, "description": "request body too large"},
-    },
+    responses=error_responses(400, 413, 422, 500, 503),
 )
 def ask(request: AskRequest, pipeline: PipelineDep) -> AskResponse:
     """An answer with ``[n]`` markers whose citations quote the articles verbatim, or an

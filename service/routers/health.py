@@ -2,14 +2,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.deps import PipelineDep
+from service.deps import LiveDep
+from service.errors import error_responses
+from service.live import LiveIndex
+from service.pipeline import Pipeline
 from service.schemas import HealthResponse
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthResponse)
-def health(pipeline: PipelineDep) -> HealthResponse:
+def describe(pipeline: Pipeline, live: LiveIndex) -> HealthResponse:
+    """The version ``pipeline`` serves, its size, and why a newer one is refused if it is."""
     counts = pipeline.index.counts
     return HealthResponse(
         status="ok",
@@ -17,4 +20,13 @@ def health(pipeline: PipelineDep) -> HealthResponse:
         chunks=counts.get("chunks", 0),
         index_version=pipeline.index.version,
         model=pipeline.embedder.name,
+        segments=len(pipeline.index.manifest.segments),
+        reload_error=live.last_error,
+        admin=live.settings.admin_token is not None,
     )
+
+
+@router.get("/health", response_model=HealthResponse, responses=error_responses(500, 503))
+def health(live: LiveDep) -> HealthResponse:
+    """The version being served, its size, and why a newer one is refused if it is."""
+    return describe(live.pipeline, live)

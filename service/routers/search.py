@@ -4,8 +4,9 @@ from fastapi import APIRouter, HTTPException
 
 from service.convert import passages_out
 from service.deps import PipelineDep
+from service.errors import error_responses
 from service.retrieval import UnknownModeError
-from service.schemas import ErrorResponse, SearchRequest, SearchResponse
+from service.schemas import SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"])
 
@@ -13,10 +14,7 @@ router = APIRouter(tags=["search"])
 @router.post(
     "/search",
     response_model=SearchResponse,
-    responses={
-        400: {"model": ErrorResponse, "description": "mode not available on this index"},
-        413: {"model": ErrorResponse, "description": "request body too large"},
-    },
+    responses=error_responses(400, 413, 422, 500, 503),
 )
 def search(request: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
     """The passages nearest to ``query``, best first."""

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 
 from service.convert import ask_response
 from service.deps import PipelineDep
+from service.errors import error_body, error_responses
 from service.pipeline import AskResult
 from service.retrieval import UnknownModeError
-from service.schemas import AskRequest, ErrorResponse
+from service.schemas import AskRequest
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +29,21 @@ STREAM_DESCRIPTION = """A `text/event-stream` of server-sent events, in this ord
   (`answer`, `citations`, `unsupported`, `generator`, ...). Its `answer` is the text to show:
   generated sentences that the passages do not back are dropped from it.
 - `done` (once): `data: {}`; the stream ends.
-- `error` (instead of `answer`, only on an unexpected failure): `{"detail": ...}`.
+- `error` (instead of `answer`, only on an unexpected failure): the API's error body,
+  `{"detail": ..., "status": 500, "error": "Internal Server Error"}`.
 
 Example: `event: token` / `data: China has told the US ...`, then `event: answer` /
 `data: {"answer": "...", "citations": [...], ...}`, then `event: done` / `data: {}`."""
+
+# One event of the stream (OpenAPI 3.2's ``itemSchema`` of a sequential media type).
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["token", "answer", "error", "done"]},
+        "data": {"type": "string", "description": "answer text (token) or a JSON object"},
+    },
+}
 
 
 def sse(event: str, data: str) -> str:
@@ -49,7 +62,7 @@ def events(items: Iterator[str | AskResult], index_version: str) -> Iterator[str
                 yield sse("answer", response.model_dump_json())
     except Exception:
         logger.exception("/ask/stream failed after the stream started")
-        yield sse("error", json.dumps({"detail": "the answer could not be completed"}))
+        yield sse("error", json.dumps(error_body(500, "the answer could not be completed")))
     yield sse("done", "{}")
 
 
@@ -58,11 +71,10 @@ def events(items: Iterator[str | AskResult], index_version: str) -> Iterator[str
     response_class=StreamingResponse,
     responses={
         200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"itemSchema": SSE_EVENT_SCHEMA}},
             "description": STREAM_DESCRIPTION,
         },
-        400: {"model": ErrorResponse, "description": "mode not available on this index"},
-        413: {"model": ErrorResponse, "description": "request body too large"},
+        **error_responses(400, 413, 422, 500, 503),
     },
 )
 def ask_stream(request: AskRequest, pipeline: PipelineDep) -> StreamingResponse:

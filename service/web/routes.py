@@ -12,8 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from indexer.errors import ArticleNotFoundError
-from service.deps import PipelineDep
-from service.routers.health import health
+from service.deps import PipelineDep, get_live
+from service.routers.health import describe
 from service.web.highlight import BadSpanError, parse_span, render_paragraphs
 
 HERE = Path(__file__).resolve().parent
@@ -31,13 +31,15 @@ def static_files() -> StaticFiles:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, pipeline: PipelineDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", {"health": health(pipeline)})
+    return templates.TemplateResponse(
+        request, "index.html", {"health": describe(pipeline, get_live(request))}
+    )
 
 
 def _error_page(
     request: Request, pipeline: PipelineDep, status: int, title: str, message: str
 ) -> HTMLResponse:
-    context = {"health": health(pipeline), "title": title, "message": message}
+    context = {"health": describe(pipeline, get_live(request)), "title": title, "message": message}
     return templates.TemplateResponse(request, "error.html", context, status_code=status)
 
 
@@ -73,7 +75,7 @@ def read(
             request, pipeline, 400, "Cannot show this passage", f"Bad offsets: {exc}."
         )
     context = {
-        "health": health(pipeline),
+        "health": describe(pipeline, get_live(request)),
         "article": article,
         "paragraphs": render_paragraphs(article.text, cited, short),
         "cited": cited,

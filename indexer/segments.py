@@ -1,0 +1,209 @@
+"""Segments: the immutable units an index version is made of (the Lucene design).
+
+A segment holds some articles with their chunks and vectors and is never modified once
+written. A version lists its segments (hard links to the files of the version before, so an
+update copies nothing it does not change) and, per segment, the articles deleted since it was
+written. Updating an article deletes it from its old segment and writes it into a new one;
+when a version would hold too many segments they are merged into one (without re-embedding).
+
+Segment folder::
+
+    segments/s000003/  store.sqlite  chunk_ids.npy (n,) int64  vectors.npy (n, dim) float32
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from indexer.errors import ArticleNotFoundError, IndexIntegrityError
+from indexer.filters import Filters
+from indexer.store import Store, StoredChunk, StoreWriter
+from indexer.types import Article, Chunk
+
+logger = logging.getLogger(__name__)
+
+SEGMENTS = "segments"
+STORE_FILE = "store.sqlite"
+IDS_FILE = "chunk_ids.npy"
+VECTORS_FILE = "vectors.npy"
+FILES = (STORE_FILE, IDS_FILE, VECTORS_FILE)
+
+
+def write_segment(
+    folder: Path,
+    articles: Sequence[tuple[Article, str, list[Chunk]]],
+    ids: np.ndarray,
+    vectors: np.ndarray,
+) -> None:
+    """Write a new segment: ``articles`` as (article, content sha256, chunks), the chunks taking
+    ``ids`` (increasing) in order, with their ``vectors``."""
+    if len(ids) != sum(len(chunks) for _, _, chunks in articles) or len(ids) != len(vectors):
+        raise ValueError(
+            f"{len(ids)} ids and {len(vectors)} vectors for "
+            f"{sum(len(c) for _, _, c in articles)} chunks"
+        )
+    folder.mkdir(parents=True)
+    store = StoreWriter(folder / STORE_FILE)
+    position = 0
+    for article, sha, chunks in articles:
+        store.add(article, sha, chunks, ids[position : position + len(chunks)].tolist())
+        position += len(chunks)
+    store.close()
+    _save_arrays(folder, ids, vectors)
+
+
+def _save_arrays(folder: Path, ids: np.ndarray, vectors: np.ndarray) -> None:
+    np.save(folder / IDS_FILE, np.asarray(ids, dtype=np.int64), allow_pickle=False)
+    np.save(folder / VECTORS_FILE, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
+
+
+def link_segment(source: Path, target: Path) -> None:
+    """Share a published segment with a new version: hard links (a copy where links fail)."""
+    target.mkdir(parents=True)
+    for name in FILES:
+        try:
+            os.link(source / name, target / name)
+        except OSError:
+            shutil.copy2(source / name, target / name)
+
+
+class Segment:
+    """One segment of a published version, opened for reading, with its deleted articles."""
+
+    def __init__(self, folder: Path, dim: int, deleted: Sequence[str] = ()):
+        self.folder = folder
+        self.name = folder.name
+        self.store = Store(folder / STORE_FILE)
+        self.deleted = frozenset(deleted)
+        try:
+            self.ids = np.load(folder / IDS_FILE, allow_pickle=False)
+            shape = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False).shape
+        except (OSError, ValueError) as exc:
+            raise IndexIntegrityError(f"{folder}: segment arrays are not readable ({exc})") from exc
+        if self.ids.ndim != 1 or shape != (len(self.ids), dim):
+            raise IndexIntegrityError(
+                f"{folder}: {len(self.ids)} chunk ids but vectors of shape {shape} (dim {dim})"
+            )
+        if len(self.ids) > 1 and np.any(np.diff(self.ids) <= 0):
+            raise IndexIntegrityError(f"{folder / IDS_FILE}: chunk ids are not increasing")
+        dead = self.store.chunk_ids_of(self.deleted) if self.deleted else np.zeros(0, np.int64)
+        self.live = ~np.isin(self.ids, dead)
+        self.live_ids = self.ids[self.live]
+
+    def live_vectors(self) -> np.ndarray:
+        vectors = np.load(self.folder / VECTORS_FILE, allow_pickle=False)
+        return np.asarray(vectors[self.live], dtype=np.float32)
+
+    def is_live(self, ids: np.ndarray) -> np.ndarray:
+        return np.isin(ids, self.live_ids)
+
+    def holds(self, article_id: str) -> bool:
+        return article_id not in self.deleted and self.store.has_article(article_id)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class SegmentedStore:
+    """The articles and chunks of a version across its segments, deleted ones left out."""
+
+    def __init__(self, segments: list[Segment]):
+        self.segments = segments
+
+    def counts(self) -> tuple[int, int]:
+        articles = sum(
+            s.store.counts()[0] - sum(1 for a in s.deleted if s.store.has_article(a))
+            for s in self.segments
+        )
+        return articles, sum(len(s.live_ids) for s in self.segments)
+
+    def article(self, article_id: str) -> Article:
+        for segment in reversed(self.segments):
+            if segment.holds(article_id):
+                return segment.store.article(article_id)
+        raise ArticleNotFoundError(f"no article with id {article_id!r} in this index")
+
+    def has_article(self, article_id: str) -> bool:
+        return any(segment.holds(article_id) for segment in self.segments)
+
+    def articles(self) -> Iterator[tuple[Article, str]]:
+        """Every live article with its content hash."""
+        for segment in self.segments:
+            for article, sha in segment.store.articles():
+                if article.id not in segment.deleted:
+                    yield article, sha
+
+    def content_hashes(self) -> dict[str, str]:
+        hashes: dict[str, str] = {}
+        for segment in self.segments:
+            for article_id, sha in segment.store.content_hashes().items():
+                if article_id not in segment.deleted:
+                    hashes[article_id] = sha
+        return hashes
+
+    def chunks(self, ids: list[int]) -> dict[int, StoredChunk]:
+        found: dict[int, StoredChunk] = {}
+        wanted = np.asarray(ids, dtype=np.int64)
+        for segment in self.segments:
+            mine = wanted[segment.is_live(wanted)]
+            if len(mine):
+                found.update(segment.store.chunks(mine.tolist()))
+        return found
+
+    def chunk_texts(self) -> Iterator[tuple[int, str, str]]:
+        """``(chunk id, title, text)`` of every live chunk in id order."""
+        for segment in self.segments:
+            live = set(segment.live_ids.tolist())
+            for row in segment.store.chunk_texts():
+                if row[0] in live:
+                    yield row
+
+    def chunk_ids_matching(self, filters: Filters) -> np.ndarray:
+        parts = []
+        for segment in self.segments:
+            ids = segment.store.chunk_ids_matching(filters)
+            parts.append(ids[segment.is_live(ids)])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def chunk_ids(self) -> list[int]:
+        return [int(i) for s in self.segments for i in s.live_ids]
+
+    def close(self) -> None:
+        for segment in self.segments:
+            segment.close()
+
+
+def merge_segments(segments: list[Segment], folder: Path) -> None:
+    """Write the live rows of ``segments`` into one new segment at ``folder``."""
+    folder.mkdir(parents=True)
+    StoreWriter(folder / STORE_FILE).close()
+    conn = sqlite3.connect(folder / STORE_FILE)
+    ids_parts, vector_parts = [], []
+    for number, segment in enumerate(segments):
+        alias = f"s{number}"
+        conn.execute(f"ATTACH DATABASE ? AS {alias}", (f"file:{segment.store.path}?mode=ro",))
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS gone (id TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM gone")
+        conn.executemany("INSERT INTO gone VALUES (?)", [(a,) for a in segment.deleted])
+        conn.execute(f"INSERT INTO articles SELECT * FROM {alias}.articles WHERE id NOT IN gone")
+        conn.execute(
+            f"INSERT INTO chunks SELECT * FROM {alias}.chunks WHERE article_id NOT IN gone"
+        )
+        conn.commit()
+        conn.execute(f"DETACH DATABASE {alias}")
+        ids_parts.append(segment.live_ids)
+        vector_parts.append(segment.live_vectors())
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    dim = vector_parts[0].shape[1] if vector_parts else 0
+    ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64)
+    vectors = np.vstack(vector_parts) if vector_parts else np.zeros((0, dim), np.float32)
+    _save_arrays(folder, ids, vectors)
+    logger.info("merged %d segments into %s (%d chunks)", len(segments), folder.name, len(ids))
