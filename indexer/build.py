@@ -43,6 +43,7 @@ def options_from(settings: Settings, progress: bool = True) -> UpdateOptions:
         grace_s=settings.version_grace_s,
         keep_versions=settings.keep_versions,
         progress=progress,
+        cache_path=settings.embed_cache,
     )
 
 

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     keep_versions: int = Field(
         default=2, ge=1, description="newest versions never deleted (the current and previous)"
     )
+    embed_cache: Path | None = Field(
+        default=None,
+        description="embedding cache file (may be shared by indexes); default "
+        "<index_dir>/cache/embeddings.sqlite",
+    )
     max_segments: int = Field(
         default=8, ge=1, description="segments a version may hold before they are merged"
     )

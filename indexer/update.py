@@ -98,6 +98,8 @@ class UpdateOptions:
     keep_versions: int = 2
     lock_wait_s: float = 600.0
     progress: bool = True
+    #: The embedding cache file; default ``<index>/cache/embeddings.sqlite``.
+    cache_path: Path | None = None
 
 
 def content_sha256(article: Article) -> str:
@@ -370,7 +372,9 @@ def _write_new_segment(
         rows.append((article, sha, chunks))
         texts.extend(embed_text(article.title, c.text, info.title_context) for c in chunks)
     ids = np.arange(next_id, next_id + len(texts), dtype=np.int64)
-    cache = EmbeddingCache(index_dir / CACHE_FILE, embedder.name, embedder.dim)
+    cache = EmbeddingCache(
+        options.cache_path or index_dir / CACHE_FILE, embedder.name, embedder.dim
+    )
     embed_started = time.perf_counter()
     try:
         with tqdm(
