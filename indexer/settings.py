@@ -28,6 +28,16 @@ class Settings(BaseSettings):
         description=f"'{PACKAGED_MODEL}' or the path of a local sentence-transformers folder",
     )
     batch_size: int = Field(default=32, ge=1, le=1024)
+    backend: Literal["torch", "onnx-int8"] = Field(
+        default="torch",
+        description="torch (sentence-transformers, fp32) or onnx-int8 (ONNX Runtime with a "
+        "dynamically int8-quantised export of the same model; its vectors differ slightly, so "
+        "an index is built and served with one backend)",
+    )
+    onnx_cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "cited" / "onnx",
+        description="writable folder for the ONNX export of the model (made once, checksummed)",
+    )
 
     # Chunking (token counts in the model's own tokens).
     chunk_tokens: int | None = Field(

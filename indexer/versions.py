@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from indexer.errors import IndexBusyError, IndexNotFoundError
+from indexer.errors import IndexBusyError, IndexIntegrityError, IndexNotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,16 @@ def start_version(index_dir: Path) -> tuple[str, Path]:
     existing = published_versions(index_dir)
     try:
         current = version_number(current_version(index_dir)[0])
-    except IndexNotFoundError:
+    except IndexNotFoundError as exc:
+        # Only the very first build can die before any pointer exists: then v000001 is the one
+        # version. More versions without a pointer means the pointer was lost: refuse, never
+        # delete them.
+        if len(existing) > 1 or (existing and version_number(existing[0]) != 1):
+            raise IndexIntegrityError(
+                f"{exc}; {len(existing)} versions exist ({existing[0]} .. {existing[-1]}): "
+                f"restore the pointer (write the version to use into {index_dir / POINTER}, "
+                "`cited verify --all` shows the intact ones) before changing the index"
+            ) from exc
         current = 0
     for orphan in [n for n in existing if version_number(n) > current]:
         # Renamed but never made current (the writer died before the pointer swap).

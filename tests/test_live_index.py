@@ -234,3 +234,15 @@ def test_a_second_writer_waits_for_the_lock(tmp_path: Path, wait: float) -> None
             [article(1)],
             options=UpdateOptions(progress=False, lock_wait_s=wait),
         )
+
+
+def test_a_lost_pointer_is_refused_not_taken_for_an_empty_index(tmp_path: Path) -> None:
+    from indexer.errors import IndexIntegrityError
+
+    index_dir, embedder = tmp_path / "index", HashingEmbedder()
+    update_index(index_dir, embedder, [article(1)], options=OPTIONS)
+    update_index(index_dir, embedder, [article(2)], options=OPTIONS)
+    (index_dir / POINTER).unlink()
+    with pytest.raises(IndexIntegrityError, match="restore the pointer"):
+        update_index(index_dir, embedder, [article(3)], options=OPTIONS)
+    assert len(published_versions(index_dir)) == 2  # nothing deleted
