@@ -233,3 +233,44 @@ def calibrate_abstention(
         raise _fail(str(exc)) from exc
     typer.echo("\n".join(lines))
     typer.echo(f"best threshold on the {split} split: {best:.2f} (results in {folder})")
+
+
+@app.command()
+def bench(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="smaller sizes: under 10 minutes on 2 cores")
+    ] = False,
+    out: OutOpt = None,
+) -> None:
+    """Indexing speed against the raw model, HTTP latency on a large index, ANN at scale:
+    prints the tables and writes bench.json, bench.md and bench.png."""
+    import time
+
+    from eval.bench import run_bench
+    from eval.bench_report import tables
+    from indexer.settings import Settings
+    from service.app import load_embedder
+
+    settings = Settings()
+    folder = out or Path(".cache/bench-out") / time.strftime("%Y%m%dT%H%M%S")
+    try:
+        result = run_bench(settings, folder, quick, load_embedder(settings))
+    except CitedError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(tables(result))
+    keys = [
+        "index_chunks_per_s",
+        "raw_encode_chunks_per_s",
+        "index_encode_ratio",
+        "onnx_speedup",
+        "search_p50_ms",
+        "search_p99_ms",
+        "ask_p50_ms",
+        "ask_p99_ms",
+        "chunks",
+        "ann_recall_at_10",
+        "ann_p50_ms",
+        "ann_bytes_per_vector",
+    ]
+    typer.echo(" ".join(f"{k}={result.get(k)}" for k in keys))
+    typer.echo(f"wrote {folder}/bench.json, bench.md, bench.png")

@@ -41,12 +41,12 @@ def index(
     """Add new articles and update changed ones (unchanged ones are skipped) in a new index
     version, published atomically."""
     from indexer.build import build_with_settings
-    from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
+    from indexer.embedders import load_embedder
 
     settings = Settings()
     target = index_dir or settings.index_dir
     try:
-        embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+        embedder = load_embedder(settings)
         report = build_with_settings(
             list(paths or settings.corpus), target, embedder, settings, force=force, prune=prune
         )
@@ -79,13 +79,13 @@ def delete(
 ) -> None:
     """Remove articles by id in a new index version (unknown ids are reported, exit code 1)."""
     from indexer.build import options_from
-    from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
+    from indexer.embedders import load_embedder
     from indexer.update import update_index
 
     settings = Settings()
     target = index_dir or settings.index_dir
     try:
-        embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+        embedder = load_embedder(settings)
         report = update_index(target, embedder, delete=ids, options=options_from(settings))
     except CitedError as exc:
         raise _fail(exc) from exc

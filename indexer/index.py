@@ -18,6 +18,7 @@ from indexer.store import StoredChunk
 from indexer.types import Article
 from indexer.update import DELETIONS_FILE, LEXICAL_DIR
 from indexer.vectors.faiss_flat import FaissFlatIndex
+from indexer.vectors.segmented import AnnPart, SegmentedVectors
 from indexer.versions import VERSIONS, current_version
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class Index:
         folder: Path,
         manifest: Manifest,
         store: SegmentedStore,
-        vectors: FaissFlatIndex,
+        vectors: SegmentedVectors,
         lexical: BM25Index,
     ):
         self.folder = folder
@@ -134,10 +135,7 @@ def open_version(folder: Path, *, verify: bool = True) -> Index:
                     f"{info.chunks} / {info.deleted_articles}"
                 )
         store = SegmentedStore(segments)
-        vectors = FaissFlatIndex(dim)
-        for segment in segments:
-            if len(segment.live_ids):
-                vectors.add(segment.live_ids, segment.live_vectors())
+        vectors = _vectors(segments, dim)
         lexical = BM25Index.load(folder / LEXICAL_DIR)
         articles, chunks = store.counts()
         expected = (manifest.counts.get("articles"), manifest.counts.get("chunks"))
@@ -159,3 +157,17 @@ def open_version(folder: Path, *, verify: bool = True) -> Index:
         raise
     logger.info("opened index version %s (%d articles, %d chunks)", manifest.version, *expected)
     return Index(folder, manifest, store, vectors, lexical)
+
+
+def _vectors(segments: list[Segment], dim: int) -> SegmentedVectors:
+    """Small segments into one exact index; large ones search their stored ANN index."""
+    flat = FaissFlatIndex(dim)
+    parts: list[AnnPart] = []
+    for segment in segments:
+        if segment.has_ann:
+            parts.append(
+                AnnPart(segment.ann(), segment.live_ids, len(segment.live_ids) < len(segment.ids))
+            )
+        elif len(segment.live_ids):
+            flat.add(segment.live_ids, segment.live_vectors())
+    return SegmentedVectors(flat, parts, [(s.ids, s.vectors()) for s in segments])

@@ -38,6 +38,8 @@ class SegmentInfo(BaseModel):
     articles: int
     chunks: int
     deleted_articles: int = 0
+    #: How the segment's vectors are searched: exact, or its stored ANN index's kind.
+    vector_index: str = "flat"
 
 
 class FileInfo(BaseModel):

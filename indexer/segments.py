@@ -26,6 +26,7 @@ from indexer.errors import ArticleNotFoundError, IndexIntegrityError
 from indexer.filters import Filters
 from indexer.store import Store, StoredChunk, StoreWriter
 from indexer.types import Article, Chunk
+from indexer.vectors.faiss_hnsw import FaissAnnIndex, choose_vector_index
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,15 @@ SEGMENTS = "segments"
 STORE_FILE = "store.sqlite"
 IDS_FILE = "chunk_ids.npy"
 VECTORS_FILE = "vectors.npy"
+#: Written only for segments large enough that exact search would be slow (see
+#: :func:`indexer.vectors.faiss_hnsw.choose_vector_index`).
+ANN_FILE = "ann.faiss"
 FILES = (STORE_FILE, IDS_FILE, VECTORS_FILE)
+
+
+def segment_files(folder: Path) -> list[str]:
+    """The files a segment holds: always :data:`FILES`, and its ANN index when it has one."""
+    return [*FILES, *([ANN_FILE] if (folder / ANN_FILE).is_file() else [])]
 
 
 def write_segment(
@@ -60,14 +69,21 @@ def write_segment(
 
 
 def _save_arrays(folder: Path, ids: np.ndarray, vectors: np.ndarray) -> None:
-    np.save(folder / IDS_FILE, np.asarray(ids, dtype=np.int64), allow_pickle=False)
-    np.save(folder / VECTORS_FILE, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
+    ids = np.asarray(ids, dtype=np.int64)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    np.save(folder / IDS_FILE, ids, allow_pickle=False)
+    np.save(folder / VECTORS_FILE, vectors, allow_pickle=False)
+    if len(ids) and choose_vector_index(len(ids), vectors.shape[1]) == "ann":
+        ann = FaissAnnIndex(vectors.shape[1])
+        ann.add(ids, vectors)
+        ann.save(folder / ANN_FILE)
+        logger.info("%s: %d vectors, approximate index %s", folder.name, len(ids), ann.kind)
 
 
 def link_segment(source: Path, target: Path) -> None:
     """Share a published segment with a new version: hard links (a copy where links fail)."""
     target.mkdir(parents=True)
-    for name in FILES:
+    for name in segment_files(source):
         try:
             os.link(source / name, target / name)
         except OSError:
@@ -96,6 +112,24 @@ class Segment:
         dead = self.store.chunk_ids_of(self.deleted) if self.deleted else np.zeros(0, np.int64)
         self.live = ~np.isin(self.ids, dead)
         self.live_ids = self.ids[self.live]
+        self.dim = dim
+
+    @property
+    def has_ann(self) -> bool:
+        return (self.folder / ANN_FILE).is_file()
+
+    def ann(self) -> FaissAnnIndex:
+        """The segment's stored approximate index; it must hold exactly the segment's rows."""
+        index = FaissAnnIndex.load(self.folder / ANN_FILE, self.dim)
+        if index.size != len(self.ids):
+            raise IndexIntegrityError(
+                f"{self.folder / ANN_FILE}: {index.size} vectors, the segment has {len(self.ids)}"
+            )
+        return index
+
+    def vectors(self) -> np.ndarray:
+        """All the segment's vectors, memory-mapped (row i is chunk ``ids[i]``)."""
+        return np.load(self.folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
 
     def live_vectors(self) -> np.ndarray:
         vectors = np.load(self.folder / VECTORS_FILE, allow_pickle=False)

@@ -37,15 +37,16 @@ from indexer.manifest import (
     verify_files,
 )
 from indexer.segments import (
-    FILES,
     SEGMENTS,
     Segment,
     SegmentedStore,
     link_segment,
     merge_segments,
+    segment_files,
     write_segment,
 )
 from indexer.types import Article, Chunk, Skipped
+from indexer.vectors.faiss_hnsw import EXACT_MAX_VECTORS_384
 from indexer.versions import (
     VERSIONS,
     collect_garbage,
@@ -305,7 +306,7 @@ def _update(
         for segment in segments:
             segment.close()
         for old in [s.folder for s in segments]:
-            for file in FILES:
+            for file in segment_files(old):
                 (old / file).unlink()
             old.rmdir()
         segments, deletions = [Segment(merged, embedder.dim)], {}
@@ -327,7 +328,7 @@ def _update(
         created=datetime.now(UTC).isoformat(timespec="milliseconds"),
         model=ModelInfo(name=embedder.name, dim=embedder.dim, max_tokens=embedder.max_tokens),
         chunking=info,
-        vector_index="faiss:IDMap2,Flat,IP (built from the segments' vectors when opened)",
+        vector_index=_vector_index(segments),
         lexical_index=lexical.kind,
         counts={"articles": article_count, "chunks": chunk_count},
         segments=[
@@ -336,6 +337,7 @@ def _update(
                 articles=s.store.counts()[0],
                 chunks=len(s.ids),
                 deleted_articles=len(s.deleted),
+                vector_index=s.ann().kind if s.has_ann else FLAT_KIND,
             )
             for s in segments
         ],
@@ -397,7 +399,7 @@ def _file_infos(
     known = base.manifest.files if base is not None else {}
     files: dict[str, FileInfo] = {}
     for segment in segments:
-        for file in FILES:
+        for file in segment_files(segment.folder):
             relative = f"{SEGMENTS}/{segment.name}/{file}"
             path = building / relative
             info = known.get(relative)
@@ -410,3 +412,15 @@ def _file_infos(
 def _same(path: Path, info: FileInfo) -> bool:
     """A hard link to a verified file of the base: its size must still agree."""
     return path.stat().st_size == info.bytes and path.stat().st_nlink > 1
+
+
+FLAT_KIND = "faiss:IDMap2,Flat,IP (exact, built when the version is opened)"
+
+
+def _vector_index(segments: list[Segment]) -> str:
+    """The manifest's summary: exact search below the size threshold, ANN per large segment."""
+    return (
+        f"by segment size: exact ({FLAT_KIND}) under {EXACT_MAX_VECTORS_384} vectors "
+        f"(384-d equivalent), else IVF-SQ8 stored in the segment; "
+        f"{sum(s.has_ann for s in segments)} of {len(segments)} segments approximate"
+    )

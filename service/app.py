@@ -22,9 +22,9 @@ logger = logging.getLogger(__name__)
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
+    from indexer.embedders import load_embedder as load_configured
 
-    return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+    return load_configured(settings)
 
 
 def create_app(

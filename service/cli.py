@@ -193,6 +193,21 @@ def eval_command(ctx: typer.Context) -> None:
     raise typer.Exit(done.returncode)
 
 
+@app.command(
+    "bench",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench_command(ctx: typer.Context) -> None:
+    """Speed on this machine: runs `python -m eval bench` with the same arguments
+    (`--quick`, `--out DIR`)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "eval", "bench", *ctx.args], check=False)
+    raise typer.Exit(done.returncode)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "sentence_transformers", "transformers"):

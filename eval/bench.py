@@ -1,0 +1,215 @@
+"""``cited bench`` / ``python -m eval bench``: indexing speed against the model's limit, query
+latency over HTTP on a large index, and ANN at scale; a table, ``bench.json`` and a plot.
+
+Every ratio is measured within one run on this machine (no absolute time is compared across
+runs). The news sets in the data folder (``CITED_DATA_DIR``) provide articles and questions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.beir import EvalError
+from eval.bench_http import build_large_index, measure_http, repeated
+from eval.bench_indexing import IndexingResult, measure_indexing
+from indexer.build import read_articles
+from indexer.embedders.base import Embedder
+from indexer.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BenchSize:
+    #: Articles indexed to compare the index's throughput with the raw model's.
+    index_articles: int
+    #: Copies of news_2022 (distinct ids) in the HTTP index, and how many of its articles.
+    copies: int
+    http_articles: int | None
+    #: Requests per (route, mode, clients) run, each with questions no other run asked.
+    per_run: int
+    #: Vectors in the ANN study.
+    ann_n: int
+
+
+SIZES = {
+    "quick": BenchSize(150, 1, 400, 20, 100_000),
+    "full": BenchSize(500, 6, 1500, 100, 1_000_000),
+}
+ANN_TARGET = {"recall_at_10": 0.95, "bytes_per_vector": 600}
+
+
+def _questions(data_dir: Path) -> list[str]:
+    questions: list[str] = []
+    for name in ("news_2022", "news_2023"):
+        path = data_dir / name / "queries.jsonl"
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    text = json.loads(line).get("text", "").strip()
+                    if text:
+                        questions.append(text)
+    return list(dict.fromkeys(questions))
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        cpu = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in cpuinfo.read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            "",
+        )
+    return {
+        "cpu": cpu or platform.processor(),
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _onnx(settings: Settings) -> Embedder | None:
+    try:
+        from indexer.embedders import load_embedder
+
+        return load_embedder(settings.model_copy(update={"backend": "onnx-int8"}))
+    except Exception as exc:  # the fast backend is optional: report why it is missing
+        logger.warning("onnx-int8 backend unavailable, onnx_speedup not measured: %s", exc)
+        return None
+
+
+def _ann(n: int, real: list[Path]) -> dict[str, Any]:
+    from eval.ann import run_ann_study
+
+    rows = run_ann_study(n=n, real=real, queries=200, configs=None, seed=0)
+    fitting = [
+        r
+        for r in rows
+        if r["recall_at_10"] >= ANN_TARGET["recall_at_10"]
+        and r["bytes_per_vector"] <= ANN_TARGET["bytes_per_vector"]
+    ]
+    chosen = (
+        min(fitting, key=lambda r: r["p50_ms"])
+        if fitting
+        else max(rows, key=lambda r: r["recall_at_10"])
+    )
+    return {"rows": rows, "chosen": chosen}
+
+
+def run_bench(settings: Settings, out: Path, quick: bool, embedder: Embedder) -> dict[str, Any]:
+    size = SIZES["quick" if quick else "full"]
+    corpus = settings.data_dir / "news_2022" / "corpus.jsonl"
+    if not corpus.is_file():
+        raise EvalError(
+            f"the benchmark reads news articles from {corpus}, which is absent: set "
+            "CITED_DATA_DIR to the folder holding news_2022/"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    result: dict[str, Any] = {"machine": machine(), "quick": quick, "model": embedder.name}
+    articles = read_articles([corpus])
+
+    # 1. Indexing against the raw model, then the fast backend on the same articles.
+    sample = articles[: size.index_articles]
+    torch_run = measure_indexing(embedder, sample)
+    result["indexing"] = {"torch": _indexing_row(torch_run)}
+    result.update(
+        index_chunks_per_s=round(torch_run.index_chunks_per_s, 2),
+        raw_encode_chunks_per_s=round(torch_run.raw_encode_chunks_per_s, 2),
+        index_encode_ratio=round(torch_run.ratio, 3),
+    )
+    onnx = _onnx(settings)
+    if onnx is not None:
+        onnx_run = measure_indexing(onnx, sample)
+        result["indexing"]["onnx-int8"] = _indexing_row(onnx_run)
+        result["onnx_speedup"] = round(
+            onnx_run.index_chunks_per_s / torch_run.index_chunks_per_s, 3
+        )
+        result["onnx_raw_speedup"] = round(
+            onnx_run.raw_encode_chunks_per_s / torch_run.raw_encode_chunks_per_s, 3
+        )
+
+    # 2. Latency over HTTP on the large index.
+    base = articles[: size.http_articles] if size.http_articles else articles
+    big = repeated(base, size.copies)
+    eval_cache = Path(".cache/eval/news_2022/index/cache/embeddings.sqlite")
+    index_dir = Path(".cache/bench") / ("index-quick" if quick else "index-full")
+    report = build_large_index(
+        big, index_dir, embedder, eval_cache if eval_cache.is_file() else None
+    )
+    result["chunks"] = report.chunks
+    result["http_index"] = {
+        "articles": report.articles,
+        "chunks": report.chunks,
+        "copies": size.copies,
+        "build_s": round(report.seconds, 1),
+    }
+    runs, memory = measure_http(
+        index_dir, _questions(settings.data_dir), size.per_run, out / "server.log"
+    )
+    result["http"] = runs
+    result["server_memory"] = memory
+    hybrid = next(
+        r
+        for r in runs
+        if r["route"] == "/search" and r["mode"] == settings.mode and r["clients"] == 1
+    )
+    ask = next(r for r in runs if r["route"] == "/ask" and r["clients"] == 1)
+    result.update(
+        search_p50_ms=hybrid["p50_ms"],
+        search_p99_ms=hybrid["p99_ms"],
+        ask_p50_ms=ask["p50_ms"],
+        ask_p99_ms=ask["p99_ms"],
+    )
+
+    # 3. ANN at scale: real news vectors plus synthetic ones.
+    real = _real_vectors(Path(".cache/eval/news_2022/index")) or _real_vectors(index_dir)
+    ann = _ann(size.ann_n, real)
+    result["ann"] = ann["rows"]
+    result.update(
+        ann_config=ann["chosen"]["config"],
+        ann_recall_at_10=ann["chosen"]["recall_at_10"],
+        ann_p50_ms=ann["chosen"]["p50_ms"],
+        ann_bytes_per_vector=ann["chosen"]["bytes_per_vector"],
+    )
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    from eval.bench_report import write_report
+
+    write_report(result, out)
+    return result
+
+
+def _indexing_row(run: IndexingResult) -> dict[str, Any]:
+    return {
+        "articles": run.articles,
+        "chunks": run.chunks,
+        "raw_encode_chunks_per_s": round(run.raw_encode_chunks_per_s, 2),
+        "index_chunks_per_s": round(run.index_chunks_per_s, 2),
+        "index_articles_per_s": round(run.index_articles_per_s, 2),
+        "index_encode_ratio": round(run.ratio, 3),
+        "peak_rss_mb": round(run.peak_rss_mb, 1),
+    }
+
+
+def _real_vectors(index_dir: Path) -> list[Path]:
+    """The vector files of an index's current version (each segment once)."""
+    from indexer.errors import CitedError
+    from indexer.versions import current_version
+
+    try:
+        _, folder = current_version(index_dir)
+    except CitedError:
+        return []
+    return sorted(folder.glob("segments/*/vectors.npy"))
