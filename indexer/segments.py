@@ -26,7 +26,7 @@ from indexer.errors import ArticleNotFoundError, IndexIntegrityError
 from indexer.filters import Filters
 from indexer.store import Store, StoredChunk, StoreWriter
 from indexer.types import Article, Chunk
-from indexer.vectors.faiss_hnsw import FaissAnnIndex, choose_vector_index
+from indexer.vectors.faiss_ann import FaissAnnIndex, choose_vector_index
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ STORE_FILE = "store.sqlite"
 IDS_FILE = "chunk_ids.npy"
 VECTORS_FILE = "vectors.npy"
 #: Written only for segments large enough that exact search would be slow (see
-#: :func:`indexer.vectors.faiss_hnsw.choose_vector_index`).
+#: :func:`indexer.vectors.faiss_ann.choose_vector_index`).
 ANN_FILE = "ann.faiss"
 FILES = (STORE_FILE, IDS_FILE, VECTORS_FILE)
 

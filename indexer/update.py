@@ -46,7 +46,7 @@ from indexer.segments import (
     write_segment,
 )
 from indexer.types import Article, Chunk, Skipped
-from indexer.vectors.faiss_hnsw import EXACT_MAX_VECTORS_384
+from indexer.vectors.faiss_ann import EXACT_MAX_VECTORS_384
 from indexer.versions import (
     VERSIONS,
     collect_garbage,

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from eval.ann import run_ann_study, synthetic_vectors
-from indexer.vectors.faiss_flat import FaissFlatIndex
-from indexer.vectors.faiss_hnsw import (
+from indexer.vectors.faiss_ann import (
     EXACT_MAX_VECTORS_384,
     FILTER_EXACT_BELOW,
     METHODS,
     FaissAnnIndex,
     choose_vector_index,
 )
+from indexer.vectors.faiss_flat import FaissFlatIndex
 
 DIM = 384
 N = 20_000
@@ -86,7 +86,7 @@ def test_filtered_search_above_exact_limit_uses_the_index(
     ids, base, queries = data
     index = FaissAnnIndex(DIM, method=method)
     index.add(ids[:5000], base[:5000])
-    monkeypatch.setattr("indexer.vectors.faiss_hnsw.FILTER_EXACT_BELOW", 100)
+    monkeypatch.setattr("indexer.vectors.faiss_ann.FILTER_EXACT_BELOW", 100)
     allowed = ids[:5000:2]
     _, found = index.search(queries[:20], 10, allowed)
     assert set(found.ravel().tolist()) <= set(allowed.tolist())

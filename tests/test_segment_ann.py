@@ -29,7 +29,7 @@ def article(i: int) -> Article:
 @pytest.fixture
 def small_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
     """Segments of 150+ vectors (64-d: 150 * 64 / 384 = 25 at 384-d) get an ANN index."""
-    monkeypatch.setattr("indexer.vectors.faiss_hnsw.EXACT_MAX_VECTORS_384", 25)
+    monkeypatch.setattr("indexer.vectors.faiss_ann.EXACT_MAX_VECTORS_384", 25)
 
 
 def test_the_index_type_is_chosen_by_segment_size(tmp_path: Path, small_threshold: None) -> None:

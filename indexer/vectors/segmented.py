@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.vectors.faiss_ann import FaissAnnIndex
 from indexer.vectors.faiss_flat import FaissFlatIndex
-from indexer.vectors.faiss_hnsw import FaissAnnIndex
 
 
 @dataclass
