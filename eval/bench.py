@@ -90,20 +90,22 @@ def _onnx(settings: Settings) -> Embedder | None:
 
 
 def _ann(n: int, real: list[Path]) -> dict[str, Any]:
+    """Exact search and the production ANN (IVF-SQ8) at each nprobe; the row reported is the
+    production setting (``FaissAnnIndex``'s default nprobe)."""
     from eval.ann import run_ann_study
+    from indexer.vectors.faiss_ann import FaissAnnIndex
 
-    rows = run_ann_study(n=n, real=real, queries=200, configs=None, seed=0)
-    fitting = [
-        r
-        for r in rows
-        if r["recall_at_10"] >= ANN_TARGET["recall_at_10"]
-        and r["bytes_per_vector"] <= ANN_TARGET["bytes_per_vector"]
-    ]
-    chosen = (
-        min(fitting, key=lambda r: r["p50_ms"])
-        if fitting
-        else max(rows, key=lambda r: r["recall_at_10"])
-    )
+    rows = run_ann_study(n=n, real=real, queries=200, configs=["flat", "ivf-sq8"], seed=0)
+    production = f"ivf-sq8 nprobe={FaissAnnIndex(384).nprobe}"
+    chosen = next((r for r in rows if r["config"] == production), None)
+    if chosen is None:  # a study without the production row: the best that meets the target
+        fitting = [
+            r
+            for r in rows
+            if r["recall_at_10"] >= ANN_TARGET["recall_at_10"]
+            and r["bytes_per_vector"] <= ANN_TARGET["bytes_per_vector"]
+        ]
+        chosen = min(fitting or rows, key=lambda r: r["p50_ms"])
     return {"rows": rows, "chosen": chosen}
 
 
