@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from indexer.embedders.base import Embedder
 from indexer.errors import CitedError
 from indexer.settings import Settings
 
@@ -21,6 +22,12 @@ IndexOption = Annotated[
 def _fail(exc: CitedError) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(2)
+
+
+def _embedder(settings: Settings) -> Embedder:
+    from indexer.embedders import load_embedder  # heavy: torch or onnxruntime
+
+    return load_embedder(settings)
 
 
 def index(
@@ -41,12 +48,11 @@ def index(
     """Add new articles and update changed ones (unchanged ones are skipped) in a new index
     version, published atomically."""
     from indexer.build import build_with_settings
-    from indexer.embedders import load_embedder
 
     settings = Settings()
     target = index_dir or settings.index_dir
     try:
-        embedder = load_embedder(settings)
+        embedder = _embedder(settings)
         report = build_with_settings(
             list(paths or settings.corpus), target, embedder, settings, force=force, prune=prune
         )
@@ -79,13 +85,12 @@ def delete(
 ) -> None:
     """Remove articles by id in a new index version (unknown ids are reported, exit code 1)."""
     from indexer.build import options_from
-    from indexer.embedders import load_embedder
     from indexer.update import update_index
 
     settings = Settings()
     target = index_dir or settings.index_dir
     try:
-        embedder = load_embedder(settings)
+        embedder = _embedder(settings)
         report = update_index(target, embedder, delete=ids, options=options_from(settings))
     except CitedError as exc:
         raise _fail(exc) from exc

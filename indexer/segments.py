@@ -152,10 +152,8 @@ class SegmentedStore:
         self.segments = segments
 
     def counts(self) -> tuple[int, int]:
-        articles = sum(
-            s.store.counts()[0] - sum(1 for a in s.deleted if s.store.has_article(a))
-            for s in self.segments
-        )
+        # A segment's deletions name only its own articles (the writer records no others).
+        articles = sum(s.store.counts()[0] - len(s.deleted) for s in self.segments)
         return articles, sum(len(s.live_ids) for s in self.segments)
 
     def article(self, article_id: str) -> Article:

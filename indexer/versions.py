@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 from indexer.errors import IndexBusyError, IndexIntegrityError, IndexNotFoundError
+from indexer.manifest import MANIFEST
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +91,7 @@ def start_version(index_dir: Path) -> tuple[str, Path]:
     for orphan in [n for n in existing if version_number(n) > current]:
         # Renamed but never made current (the writer died before the pointer swap).
         logger.info("removing unpublished version %s", orphan)
-        trash = root / f".trash-{orphan}"
-        os.rename(root / orphan, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        _discard(root, orphan)
     existing = [n for n in existing if version_number(n) <= current]
     number = int(_VERSION_RE.match(existing[-1]).group(1)) + 1 if existing else 1  # type: ignore[union-attr]
     name = f"v{number:06d}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
@@ -134,6 +133,14 @@ def current_version(index_dir: Path) -> tuple[str, Path]:
     return name, folder
 
 
+def _discard(root: Path, name: str) -> None:
+    """Delete a version folder: renamed first (atomic), so a kill mid-delete never leaves half
+    a version under a version name (the ``.trash-`` rest is cleared by the next writer)."""
+    trash = root / f".trash-{name}"
+    os.rename(root / name, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
 def version_number(name: str) -> int:
     match = _VERSION_RE.match(name)
     if match is None:
@@ -166,7 +173,7 @@ def writer_lock(index_dir: Path, wait_s: float = 600.0) -> Iterator[None]:
 def _published_at(folder: Path) -> float:
     """When a version was published: its manifest's ``created`` time (its mtime as fallback)."""
     try:
-        created = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["created"]
+        created = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["created"]
         return datetime.fromisoformat(created).timestamp()
     except (OSError, ValueError, KeyError, TypeError):
         return folder.stat().st_mtime
@@ -192,9 +199,6 @@ def collect_garbage(index_dir: Path, grace_s: float, keep: int = 2) -> list[str]
         if name not in protected and now - superseded > grace_s:
             doomed.append(name)
     for name in doomed:
-        # Renamed first (atomic), so a kill mid-delete never leaves half a version behind.
-        trash = index_dir / VERSIONS / f".trash-{name}"
-        os.rename(index_dir / VERSIONS / name, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        _discard(index_dir / VERSIONS, name)
         logger.info("deleted old index version %s", name)
     return doomed

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import inspect
 import json
 import logging
@@ -27,6 +26,7 @@ import numpy as np
 from indexer.embedders.base import Embedder
 from indexer.embedders.sentence_transformer import resolve_model
 from indexer.errors import ModelNotFoundError
+from indexer.manifest import sha256_file
 from indexer.settings import PACKAGED_MODEL
 
 logger = logging.getLogger(__name__)
@@ -119,14 +119,6 @@ def read_model_config(path: Path) -> ModelConfig:
         query_prompt=str(query or ""),
         document_prompt=str(document or ""),
     )
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def weights_file(path: Path) -> Path:
