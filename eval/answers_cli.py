@@ -26,6 +26,7 @@ from service.answering.sentences import SelectorWeights
 from service.app import load_embedder
 from service.generation import load_generator
 from service.pipeline import Pipeline
+from service.rerank import load_reranker
 
 logger = logging.getLogger(__name__)
 
@@ -101,12 +102,14 @@ def answers(
         dataset = load_dataset(data, qrels=qrels)
         queries = select_queries(dataset, limit)
         index_dir = index or default_index_dir(dataset)
-        info = prepare_index(dataset, index_dir, embedder, settings, True)
+        reranker = load_reranker(settings)
+        info = prepare_index(dataset, index_dir, embedder, settings, True, reranker)
         # The generator the settings select (CITED_GENERATOR), as the service would run it.
         pipeline = Pipeline.open(
             settings.model_copy(update={"index_dir": index_dir}),
             embedder,
             load_generator(settings),
+            reranker,
         )
         try:
             predictions = run_news(dataset, pipeline, queries)

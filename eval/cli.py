@@ -70,6 +70,7 @@ def run_retrieval(
     from eval.run import resolve_configs, run_eval
     from indexer.settings import Settings
     from service.app import load_embedder
+    from service.rerank import load_reranker
 
     if data is None:
         raise _fail("--data DIR is required (a BEIR folder with corpus.jsonl and queries.jsonl)")
@@ -84,6 +85,7 @@ def run_retrieval(
             index_dir=index,
             settings=settings,
             limit=limit,
+            reranker=load_reranker(settings),
         )
         folder = write_report(result, out)
     except CitedError as exc:
@@ -131,14 +133,21 @@ def tune_fusion_command(
     qrels: QrelsOpt = None,
     limit: LimitOpt = None,
     index: IndexOpt = None,
+    rerank: Annotated[
+        bool,
+        typer.Option(
+            "--rerank", help="fit the second stage's weight (hybrid+rerank) instead of dense's"
+        ),
+    ] = False,
 ) -> None:
-    """Fit the hybrid weights (dense weight, RRF k) on a TRAINING split's qrels."""
+    """Fit the fusion weights (dense or second-stage weight, RRF k) on a TRAINING split."""
     from eval.beir import load_dataset
     from eval.run import default_index_dir, prepare_index
     from eval.tune import settings_line, tune_fusion
     from indexer.settings import Settings
     from service.app import load_embedder
     from service.pipeline import Pipeline
+    from service.rerank import load_reranker
 
     if data is None or qrels is None:
         raise _fail("--data DIR and --qrels FILE (a training split, never the reported one)")
@@ -146,16 +155,24 @@ def tune_fusion_command(
         settings = Settings()
         dataset = load_dataset(data, qrels=qrels)
         embedder = load_embedder(settings)
+        reranker = load_reranker(settings) if rerank else None
         index_dir = index or default_index_dir(dataset)
-        prepare_index(dataset, index_dir, embedder, settings, True)
-        pipeline = Pipeline.open(settings.model_copy(update={"index_dir": index_dir}), embedder)
-        points = tune_fusion(dataset, pipeline, limit=limit)
+        prepare_index(dataset, index_dir, embedder, settings, True, reranker)
+        pipeline = Pipeline.open(
+            settings.model_copy(update={"index_dir": index_dir}), embedder, reranker=reranker
+        )
+        points = tune_fusion(dataset, pipeline, limit=limit, rerank=rerank)
     except CitedError as exc:
         raise _fail(str(exc)) from exc
-    typer.echo("| dense weight | RRF k | nDCG@10 | Recall@100 |\n|---|---|---|---|")
+    typer.echo(
+        "| dense weight | rerank weight | RRF k | nDCG@10 | Recall@100 |\n|---|---|---|---|---|"
+    )
     for p in points:
-        typer.echo(f"| {p.dense_weight} | {p.rrf_k} | {p.ndcg10:.4f} | {p.recall100:.4f} |")
-    typer.echo(f"best on {dataset.qrels_path}: {settings_line(points[0])}")
+        typer.echo(
+            f"| {p.dense_weight} | {p.rerank_weight} | {p.rrf_k} | {p.ndcg10:.4f} | "
+            f"{p.recall100:.4f} |"
+        )
+    typer.echo(f"best on {dataset.qrels_path}: {settings_line(points[0], rerank)}")
 
 
 SplitOpt = Annotated[

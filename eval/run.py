@@ -24,6 +24,7 @@ from indexer.build import build_with_settings
 from indexer.embedders.base import Embedder
 from indexer.settings import Settings
 from service.pipeline import Pipeline
+from service.rerank.base import Reranker
 from service.retrieval import MODES
 
 logger = logging.getLogger(__name__)
@@ -94,10 +95,23 @@ def select_queries(dataset: Dataset, limit: int | None = None) -> list[Query]:
 
 
 def prepare_index(
-    dataset: Dataset, index_dir: Path, embedder: Embedder, settings: Settings, progress: bool
+    dataset: Dataset,
+    index_dir: Path,
+    embedder: Embedder,
+    settings: Settings,
+    progress: bool,
+    reranker: Reranker | None = None,
 ) -> IndexInfo:
-    """Index the corpus into ``index_dir``, or reuse the current version when it is up to date."""
-    report = build_with_settings([dataset.corpus], index_dir, embedder, settings, progress=progress)
+    """Index the corpus into ``index_dir`` (with ``reranker``'s second-stage vectors when it
+    needs any), or reuse the current version when it is up to date."""
+    report = build_with_settings(
+        [dataset.corpus],
+        index_dir,
+        embedder,
+        settings,
+        progress=progress,
+        second_stage=reranker.index_encoder if reranker is not None else None,
+    )
     if report.up_to_date:
         logger.info("reusing index %s (version %s)", index_dir, report.version)
     else:
@@ -161,14 +175,17 @@ def run_eval(
     settings: Settings | None = None,
     limit: int | None = None,
     progress: bool = True,
+    reranker: Reranker | None = None,
 ) -> EvalResult:
     """Evaluate every config over ``dataset`` with ``embedder`` (index built once, reused)."""
     base = settings or Settings()
     names = resolve_configs(configs, base.mode)
     queries = select_queries(dataset, limit)
     index_dir = index_dir or default_index_dir(dataset)
-    info = prepare_index(dataset, index_dir, embedder, base, progress)
-    pipeline = Pipeline.open(base.model_copy(update={"index_dir": index_dir}), embedder)
+    info = prepare_index(dataset, index_dir, embedder, base, progress, reranker)
+    pipeline = Pipeline.open(
+        base.model_copy(update={"index_dir": index_dir}), embedder, reranker=reranker
+    )
     try:
         results = [
             evaluate_config(pipeline, queries, dataset.qrels, name, progress=progress)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from indexer.embedders.base import Embedder
+from indexer.embedders.base import Embedder, TextEncoder
+from indexer.leads import SecondStage
 from indexer.readers import read_corpus
 from indexer.settings import Settings
 from indexer.types import Article, Skipped
@@ -34,7 +35,12 @@ def read_articles(paths: list[Path], report: BuildReport | None = None) -> list[
     return articles
 
 
-def options_from(settings: Settings, progress: bool = True) -> UpdateOptions:
+def options_from(
+    settings: Settings, progress: bool = True, second_stage: TextEncoder | None = None
+) -> UpdateOptions:
+    """The update options ``settings`` describe; ``second_stage`` is the loaded second-stage
+    encoder (see :func:`indexer.embedders.load_second_stage`), None for an index without one."""
+    stage = SecondStage(second_stage, settings.rerank_lead_chars) if second_stage else None
     return UpdateOptions(
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap,
@@ -44,6 +50,7 @@ def options_from(settings: Settings, progress: bool = True) -> UpdateOptions:
         keep_versions=settings.keep_versions,
         progress=progress,
         cache_path=settings.embed_cache,
+        second_stage=stage,
     )
 
 
@@ -56,10 +63,12 @@ def build_with_settings(
     force: bool = False,
     prune: bool = True,
     progress: bool = True,
+    second_stage: TextEncoder | None = None,
 ) -> BuildReport:
     """Index the articles under ``paths`` with the chunking and version policy of ``settings``;
     with ``prune`` (the default) the index then holds exactly these articles."""
-    return _index(paths, index_dir, embedder, options_from(settings, progress), force, prune)
+    options = options_from(settings, progress, second_stage)
+    return _index(paths, index_dir, embedder, options, force, prune)
 
 
 def build_index(

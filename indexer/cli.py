@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from indexer.embedders.base import Embedder
+from indexer.embedders.base import Embedder, TextEncoder
 from indexer.errors import CitedError
 from indexer.settings import Settings
 
@@ -22,6 +22,12 @@ IndexOption = Annotated[
 def _fail(exc: CitedError) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(2)
+
+
+def load_second_stage(settings: Settings) -> TextEncoder | None:
+    from indexer.embedders import load_second_stage as load_configured
+
+    return load_configured(settings)
 
 
 def _embedder(settings: Settings) -> Embedder:
@@ -54,7 +60,13 @@ def index(
     try:
         embedder = _embedder(settings)
         report = build_with_settings(
-            list(paths or settings.corpus), target, embedder, settings, force=force, prune=prune
+            list(paths or settings.corpus),
+            target,
+            embedder,
+            settings,
+            force=force,
+            prune=prune,
+            second_stage=load_second_stage(settings),
         )
     except CitedError as exc:
         raise _fail(exc) from exc
@@ -69,7 +81,8 @@ def index(
         typer.echo(
             f"{len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed, "
-            f"{len(report.skipped)} skipped; {report.embedded} chunks embedded in "
+            f"{len(report.skipped)} skipped; {report.embedded} chunks and "
+            f"{report.leads_embedded} second-stage leads embedded in "
             f"{report.embed_seconds:.1f} s (the rest from the cache); {report.seconds:.1f} s in "
             f"all. Published {target}/versions/{report.version}: {report.articles} articles, "
             f"{report.chunks} chunks, {report.segments} segments"
@@ -91,7 +104,8 @@ def delete(
     target = index_dir or settings.index_dir
     try:
         embedder = _embedder(settings)
-        report = update_index(target, embedder, delete=ids, options=options_from(settings))
+        options = options_from(settings, second_stage=load_second_stage(settings))
+        report = update_index(target, embedder, delete=ids, options=options)
     except CitedError as exc:
         raise _fail(exc) from exc
     for missing in report.not_found:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.errors import IndexIntegrityError, IndexNotFoundError
+from indexer.errors import IndexIntegrityError, IndexMismatchError, IndexNotFoundError
 from indexer.filters import Filters
 from indexer.lexical.bm25 import BM25Index
 from indexer.manifest import Manifest, check_model, read_manifest, verify_files
@@ -18,7 +18,7 @@ from indexer.store import StoredChunk
 from indexer.types import Article
 from indexer.update import DELETIONS_FILE, LEXICAL_DIR
 from indexer.vectors.faiss_flat import FaissFlatIndex
-from indexer.vectors.segmented import AnnPart, SegmentedVectors
+from indexer.vectors.segmented import AnnPart, SegmentedVectors, rows_by_id
 from indexer.versions import VERSIONS, current_version
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class Index:
         self.store = store
         self.vectors = vectors
         self.lexical = lexical
+        self._rerank_arrays: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
     def version(self) -> str:
@@ -88,6 +89,22 @@ class Index:
     def chunk_vectors(self, ids: list[int]) -> np.ndarray:
         return self.vectors.reconstruct(ids)
 
+    @property
+    def has_second_stage(self) -> bool:
+        return self.manifest.rerank is not None
+
+    def rerank_vectors(self, ids: list[int]) -> np.ndarray:
+        """Second-stage vectors of chunks ``ids`` (their articles' leads), in that order."""
+        info = self.manifest.rerank
+        if info is None:
+            raise IndexMismatchError(
+                f"index version {self.version} has no second-stage vectors: rebuild it with "
+                "CITED_RERANKER set (`cited index --force PATH...`)"
+            )
+        if self._rerank_arrays is None:
+            self._rerank_arrays = [(s.ids, s.rerank_vectors()) for s in self.store.segments]
+        return rows_by_id(self._rerank_arrays, ids, info.dim)
+
     def article(self, article_id: str) -> Article:
         return self.store.article(article_id)
 
@@ -118,10 +135,13 @@ def open_version(folder: Path, *, verify: bool = True) -> Index:
     except (OSError, ValueError) as exc:
         raise IndexIntegrityError(f"{folder / DELETIONS_FILE}: not readable ({exc})") from exc
     dim = manifest.model.dim
+    rerank_dim = manifest.rerank.dim if manifest.rerank is not None else None
     segments: list[Segment] = []
     try:
         for info in manifest.segments:
-            segment = Segment(folder / SEGMENTS / info.name, dim, deletions.get(info.name, ()))
+            segment = Segment(
+                folder / SEGMENTS / info.name, dim, deletions.get(info.name, ()), rerank_dim
+            )
             segments.append(segment)
             rows = segment.store.counts()
             if (rows[0], rows[1], len(segment.deleted)) != (

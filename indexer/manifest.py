@@ -31,6 +31,15 @@ class ChunkingInfo(BaseModel):
     sentence_splitter: str = "nltk-punkt"
 
 
+class RerankInfo(BaseModel):
+    """The second stage's stored vectors: one per chunk, of its article's lead passage."""
+
+    model: str
+    dim: int
+    passage: str = "lead"
+    lead_chars: int
+
+
 class SegmentInfo(BaseModel):
     """A segment of the version: its folder name, rows written, articles deleted since."""
 
@@ -56,6 +65,8 @@ class Manifest(BaseModel):
     chunking: ChunkingInfo
     vector_index: str
     lexical_index: str
+    #: The second stage (``hybrid+rerank``); None when the index was built without one.
+    rerank: RerankInfo | None = None
     #: Live articles and chunks (deleted ones not counted).
     counts: dict[str, int]
     segments: list[SegmentInfo]

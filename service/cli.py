@@ -31,9 +31,16 @@ def _pipeline(settings: Settings) -> Pipeline:
     from indexer.index import open_index
     from service.app import load_embedder
     from service.generation import load_generator
+    from service.rerank import load_reranker
 
     index = open_index(settings.index_dir, verify=settings.verify_checksums)
-    return Pipeline.over(index, load_embedder(settings), settings, load_generator(settings))
+    return Pipeline.over(
+        index,
+        load_embedder(settings),
+        settings,
+        load_generator(settings),
+        load_reranker(settings),
+    )
 
 
 def _snippet(text: str, limit: int) -> str:

@@ -26,6 +26,7 @@ from indexer.update import BuildReport, update_index
 from indexer.versions import current_version, version_number
 from service.generation.base import Generator
 from service.pipeline import Pipeline
+from service.rerank.base import Reranker
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +34,18 @@ logger = logging.getLogger(__name__)
 class LiveIndex:
     """The pipeline over the newest valid published version of ``settings.index_dir``."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, generator: Generator | None):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        generator: Generator | None,
+        reranker: Reranker | None = None,
+    ):
         self.settings = settings
         self.embedder = embedder
         self.generator = generator
-        self.pipeline = Pipeline.open(settings, embedder, generator)
+        self.reranker = reranker
+        self.pipeline = Pipeline.open(settings, embedder, generator, reranker)
         self.last_error: str | None = None
         self._refused: str | None = None
         self._swap_lock = threading.Lock()
@@ -67,7 +75,9 @@ class LiveIndex:
                 return False
             # The old pipeline is not closed: requests still running on it finish on it; its
             # files stay readable (open handles) even after garbage collection deletes them.
-            self.pipeline = Pipeline.over(index, self.embedder, self.settings, self.generator)
+            self.pipeline = Pipeline.over(
+                index, self.embedder, self.settings, self.generator, self.reranker
+            )
             self.last_error = None
             logger.info("now serving index version %s", name)
             return True
@@ -80,7 +90,11 @@ class LiveIndex:
                 self.embedder,
                 articles,
                 delete,
-                options=options_from(self.settings, progress=False),
+                options=options_from(
+                    self.settings,
+                    progress=False,
+                    second_stage=self.reranker.index_encoder if self.reranker else None,
+                ),
             )
         self.refresh()
         return report

@@ -15,6 +15,7 @@ from service.answering.sentences import SentenceSelector
 from service.citations import verify_answer
 from service.generation.answer import GeneratedAnswer, generate_answer, stream_answer
 from service.generation.base import Generator
+from service.rerank.base import Reranker
 from service.retrieval import FusionSettings, Retrieval, Retriever
 
 
@@ -39,6 +40,7 @@ class Pipeline:
         selector: AnswerSelector,
         settings: Settings,
         generator: Generator | None = None,
+        reranker: Reranker | None = None,
     ):
         self.index = index
         self.embedder = embedder
@@ -47,21 +49,30 @@ class Pipeline:
             dense_weight=settings.dense_weight,
             bm25_weight=settings.bm25_weight,
             candidates=settings.candidates,
+            rerank_weight=settings.rerank_weight,
+            rerank_depth=settings.rerank_depth,
         )
-        self.retriever = Retriever(index, embedder, mode=settings.mode, fusion=fusion)
+        self.retriever = Retriever(
+            index, embedder, mode=settings.mode, fusion=fusion, reranker=reranker
+        )
         self.selector = selector
         self.settings = settings
         self.generator = generator
 
     @classmethod
     def open(
-        cls, settings: Settings, embedder: Embedder, generator: Generator | None = None
+        cls,
+        settings: Settings,
+        embedder: Embedder,
+        generator: Generator | None = None,
+        reranker: Reranker | None = None,
     ) -> Pipeline:
         return cls.over(
             open_index(settings.index_dir, verify=settings.verify_checksums),
             embedder,
             settings,
             generator,
+            reranker,
         )
 
     @classmethod
@@ -71,12 +82,13 @@ class Pipeline:
         embedder: Embedder,
         settings: Settings,
         generator: Generator | None = None,
+        reranker: Reranker | None = None,
     ) -> Pipeline:
         """The pipeline over an opened index, with the selector the settings describe."""
         selector = SentenceSelector(
             embedder, passages=settings.answer_passages, threshold=settings.abstain_threshold
         )
-        return cls(index, embedder, selector, settings, generator)
+        return cls(index, embedder, selector, settings, generator, reranker)
 
     def search(
         self, query: str, k: int, mode: str | None = None, filters: Filters | None = None

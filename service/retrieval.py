@@ -1,13 +1,15 @@
 """Retrieval: a question in, the best passages out (shared by the API, the CLI and eval).
 
 Modes: ``dense`` (embedding nearest neighbours), ``bm25`` (lexical), ``hybrid`` (both fused by
-weighted reciprocal rank fusion), ``hybrid+rerank`` (hybrid, then a second stage). Filters
+weighted reciprocal rank fusion), ``hybrid+rerank`` (hybrid, then a second stage re-scores the
+best fused candidates and its ranking joins the fusion as a third list). Filters
 restrict the candidate chunks before any cut-off; passages with the same normalised text
 (syndicated copies) are collapsed to the best-ranked one.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -19,6 +21,9 @@ from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Hit, Index
 from indexer.store import StoredChunk
+from service.rerank.base import Reranker
+
+logger = logging.getLogger(__name__)
 
 MODES = ("dense", "bm25", "hybrid", "hybrid+rerank")
 QUERY_CACHE = 1024
@@ -62,6 +67,9 @@ class FusionSettings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     candidates: int = 100
+    #: Weight of the second stage's ranking, and how many fused candidates it re-scores.
+    rerank_weight: float = 1.0
+    rerank_depth: int = 100
 
 
 def fuse(rankings: list[tuple[float, list[Hit]]], rrf_k: int) -> list[Hit]:
@@ -83,12 +91,23 @@ class Retriever:
         *,
         mode: str = "hybrid",
         fusion: FusionSettings | None = None,
+        reranker: Reranker | None = None,
     ):
         index.check_model(embedder.name, embedder.dim)
         self.index = index
         self.embedder = embedder
-        self.mode = self.check_mode(mode)
+        self.reranker = reranker
         self.fusion = fusion or FusionSettings()
+        #: Why ``hybrid+rerank`` cannot run on this index, or None when it can.
+        self.rerank_unavailable = (
+            "no second stage is configured (CITED_RERANKER=none)"
+            if reranker is None
+            else reranker.unavailable(index)
+        )
+        if mode == "hybrid+rerank" and self.rerank_unavailable:
+            logger.warning("default mode hybrid (not hybrid+rerank): %s", self.rerank_unavailable)
+            mode = "hybrid"
+        self.mode = self.check_mode(mode)
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -96,6 +115,8 @@ class Retriever:
         """Forget cached query vectors (measurements that must pay for every embedding)."""
         with self._lock:
             self._query_vectors.clear()
+        if self.reranker is not None:
+            self.reranker.clear_cache()
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector, from a small LRU cache for repeated questions."""
@@ -111,17 +132,21 @@ class Retriever:
                 self._query_vectors.popitem(last=False)
         return vector
 
-    @staticmethod
-    def check_mode(mode: str) -> str:
+    def check_mode(self, mode: str) -> str:
         if mode not in MODES:
             raise UnknownModeError(
                 f"unknown retrieval mode {mode!r}; valid modes: {', '.join(MODES)}"
             )
-        if mode == "hybrid+rerank":
+        if mode == "hybrid+rerank" and self.rerank_unavailable:
             raise UnknownModeError(
-                "mode 'hybrid+rerank' needs second-stage vectors, which this index does not have"
+                f"mode 'hybrid+rerank' is not available: {self.rerank_unavailable}"
             )
         return mode
+
+    @property
+    def modes(self) -> list[str]:
+        """The modes this index and configuration can run."""
+        return [m for m in MODES if m != "hybrid+rerank" or not self.rerank_unavailable]
 
     def search(
         self, query: str, k: int, mode: str | None = None, filters: Filters | None = None
@@ -141,7 +166,8 @@ class Retriever:
         vector = self.embed_query(query)
         lap("embed_query")
         # Fetch more than k so that collapsed duplicates still leave k passages.
-        depth = max(k * 2 + 10, self.fusion.candidates if mode == "hybrid" else 0)
+        fused = mode in ("hybrid", "hybrid+rerank")
+        depth = max(k * 2 + 10, self.fusion.candidates if fused else 0)
         hits: list[Hit]
         if mode == "dense":
             hits = self.index.dense(vector, depth, allowed)
@@ -154,14 +180,27 @@ class Retriever:
             lap("dense")
             lexical = self.index.bm25(query, depth, allowed)
             lap("bm25")
-            hits = fuse(
-                [(self.fusion.dense_weight, dense), (self.fusion.bm25_weight, lexical)],
-                self.fusion.rrf_k,
-            )
+            rankings = [(self.fusion.dense_weight, dense), (self.fusion.bm25_weight, lexical)]
+            hits = fuse(rankings, self.fusion.rrf_k)
             lap("fusion")
+            if mode == "hybrid+rerank":
+                hits = fuse(
+                    [*rankings, (self.fusion.rerank_weight, self.rerank(query, hits))],
+                    self.fusion.rrf_k,
+                )
+                lap("rerank")
         passages = self.passages(hits, k, vector)
         lap("fetch")
         return Retrieval(query, vector, passages, mode, timings)
+
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """The second stage's ranking of the first ``rerank_depth`` fused hits (ties keep the
+        fused order: chunks of one article share their lead's score)."""
+        assert self.reranker is not None
+        top = hits[: self.fusion.rerank_depth]
+        scores = self.reranker.scores(query, self.index, [h.chunk_id for h in top])
+        order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+        return [Hit(top[i].chunk_id, float(scores[i])) for i in order]
 
     def passages(self, hits: list[Hit], k: int, vector: np.ndarray) -> list[Passage]:
         """The first ``k`` hits as passages, each normalised text once."""

@@ -157,6 +157,14 @@ class HealthResponse(BaseModel):
         default=None, description="why a newer published version is not served (if one is not)"
     )
     admin: bool = Field(default=False, description="write routes enabled (CITED_ADMIN_TOKEN)")
+    mode: str = Field(default="hybrid", description="the default retrieval mode in effect")
+    modes: list[str] = Field(default_factory=list, description="modes this index can run")
+    second_stage: str | None = Field(
+        default=None, description="the second stage of hybrid+rerank (None: not available)"
+    )
+    second_stage_unavailable: str | None = Field(
+        default=None, description="why hybrid+rerank cannot run on this index, if it cannot"
+    )
 
 
 class ArticleOut(BaseModel):

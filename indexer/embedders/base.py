@@ -18,8 +18,8 @@ class Tokenizer(ABC):
         return [len(offsets) for offsets in self.token_offsets(texts)]
 
 
-class Embedder(Tokenizer):
-    """A sentence embedding model.
+class TextEncoder(ABC):
+    """Texts in, unit-length float32 vectors out (the second stage needs no more than this).
 
     ``embed_documents`` is the one required verb; queries go through ``embed_query`` so that models
     with query/passage prompts can tell them apart.
@@ -29,8 +29,6 @@ class Embedder(Tokenizer):
     name: str
     #: Vector dimension.
     dim: int
-    #: The longest input, in tokens without the special ones, that the model reads whole.
-    max_tokens: int
 
     @abstractmethod
     def embed_documents(self, texts: list[str]) -> np.ndarray:
@@ -41,3 +39,10 @@ class Embedder(Tokenizer):
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_queries([text])[0]
+
+
+class Embedder(Tokenizer, TextEncoder):
+    """A sentence embedding model that also tokenises, so the chunker can size chunks for it."""
+
+    #: The longest input, in tokens without the special ones, that the model reads whole.
+    max_tokens: int

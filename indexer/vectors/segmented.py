@@ -75,18 +75,23 @@ class SegmentedVectors:
         return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
 
     def reconstruct(self, ids: list[int]) -> np.ndarray:
-        if not ids:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = np.zeros((len(ids), self.dim), dtype=np.float32)
-        wanted = np.asarray(ids, dtype=np.int64)
-        found = np.zeros(len(ids), dtype=bool)
-        for seg_ids, vectors in self._arrays:
-            if not len(seg_ids):
-                continue
-            pos = np.minimum(np.searchsorted(seg_ids, wanted), len(seg_ids) - 1)
-            hit = (seg_ids[pos] == wanted) & ~found
-            out[hit] = vectors[pos[hit]]
-            found |= hit
-        if not found.all():
-            raise KeyError(f"chunk ids not in this version: {wanted[~found][:5].tolist()}")
-        return out
+        return rows_by_id(self._arrays, ids, self.dim)
+
+
+def rows_by_id(arrays: list[tuple[np.ndarray, np.ndarray]], ids: list[int], dim: int) -> np.ndarray:
+    """Rows of per-segment ``(sorted chunk ids, rows)`` arrays for ``ids``, in their order."""
+    if not ids:
+        return np.zeros((0, dim), dtype=np.float32)
+    out = np.zeros((len(ids), dim), dtype=np.float32)
+    wanted = np.asarray(ids, dtype=np.int64)
+    found = np.zeros(len(ids), dtype=bool)
+    for seg_ids, vectors in arrays:
+        if not len(seg_ids):
+            continue
+        pos = np.minimum(np.searchsorted(seg_ids, wanted), len(seg_ids) - 1)
+        hit = (seg_ids[pos] == wanted) & ~found
+        out[hit] = vectors[pos[hit]]
+        found |= hit
+    if not found.all():
+        raise KeyError(f"chunk ids not in this version: {wanted[~found][:5].tolist()}")
+    return out

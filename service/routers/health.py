@@ -14,6 +14,7 @@ router = APIRouter(tags=["health"])
 def describe(pipeline: Pipeline, live: LiveIndex) -> HealthResponse:
     """The version ``pipeline`` serves, its size, and why a newer one is refused if it is."""
     counts = pipeline.index.counts
+    retriever = pipeline.retriever
     return HealthResponse(
         status="ok",
         articles=counts.get("articles", 0),
@@ -23,6 +24,12 @@ def describe(pipeline: Pipeline, live: LiveIndex) -> HealthResponse:
         segments=len(pipeline.index.manifest.segments),
         reload_error=live.last_error,
         admin=live.settings.admin_token is not None,
+        mode=retriever.mode,
+        modes=retriever.modes,
+        second_stage=None
+        if retriever.rerank_unavailable or not retriever.reranker
+        else retriever.reranker.name,
+        second_stage_unavailable=retriever.rerank_unavailable,
     )
 
 
