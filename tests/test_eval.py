@@ -14,6 +14,7 @@ from eval.cli import app
 from eval.metrics import collapse, contains_answer, ir_metrics, percentile
 from eval.report import write_report
 from eval.run import resolve_configs, run_eval
+from service.retrieval import UnknownModeError
 from tests.conftest import data_dir
 from tests.fakes import HashingEmbedder
 
@@ -285,6 +286,36 @@ def test_tune_fusion_grid(tmp_path: Path) -> None:
     assert all(0.0 < p.ndcg10 <= 1.0 for p in points)
     assert pipeline.retriever.fusion == before  # the service's settings are left as they were
     assert settings_line(points[0]).startswith("CITED_DENSE_WEIGHT=")
+
+
+def test_tune_fusion_fits_the_second_stage_weight(tmp_path: Path) -> None:
+    from eval.tune import settings_line, tune_fusion
+    from indexer.build import build_with_settings
+    from indexer.settings import Settings
+    from service.pipeline import Pipeline
+    from service.rerank import StoredVectorReranker
+    from tests.fakes import KeywordEncoder
+
+    dataset = load_dataset(write_beir(tmp_path / "tiny"))
+    embedder, encoder = HashingEmbedder(), KeywordEncoder(("wheat", "rates", "floods"))
+    settings = Settings(index_dir=tmp_path / "index", reranker="none")
+    build_with_settings(
+        [dataset.corpus], settings.index_dir, embedder, settings, progress=False,
+        second_stage=encoder,
+    )  # fmt: skip
+    reranker = StoredVectorReranker(encoder)
+    pipeline = Pipeline.open(settings, embedder, reranker=reranker)
+    points = tune_fusion(
+        dataset, pipeline, rrf_ks=(10, 60), rerank=True, rerank_weights=(0.0, 2.0),
+        progress=False,
+    )  # fmt: skip
+    assert {(p.rerank_weight, p.rrf_k, p.dense_weight) for p in points} == {
+        (w, k, 1.0) for w in (0.0, 2.0) for k in (10, 60)
+    }
+    assert "CITED_RERANK_WEIGHT=" in settings_line(points[0], rerank=True)
+    plain = Pipeline.open(settings, embedder)  # no second stage: the mode is refused
+    with pytest.raises(UnknownModeError, match="hybrid\\+rerank"):
+        tune_fusion(dataset, plain, rerank=True, progress=False)
 
 
 def test_cited_eval_runs_the_eval_package(tmp_path: Path) -> None:

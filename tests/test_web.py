@@ -21,6 +21,8 @@ from indexer.build import build_index
 from indexer.embedders.base import Embedder
 from indexer.settings import Settings
 from service.app import create_app
+from service.errors import error_body
+from service.routers.stream import sse
 from service.web.highlight import BadSpanError, Span, paragraph_bounds, parse_span
 from service.web.highlight import render_paragraphs as render
 from tests.conftest import SEED, SEED_QUESTION
@@ -45,6 +47,48 @@ LATE_SENTENCE = (
 UNANSWERABLE = "How many goals did Lionel Messi score at the 2022 World Cup?"
 ABSTENTION = "The articles don't answer this question"
 QUESTION_LABEL = "Your question about the articles"
+SHORT_QUESTION = "When did Li become defence minister?"
+
+#: An init script: the page's ``fetch`` of ``/ask/stream`` hands the real response's body to the
+#: page in 3-byte chunks (splitting events, lines and UTF-8 characters), and holds back the
+#: ``answer`` event until the test calls ``window.releaseAnswer()``.
+CHUNKED_AND_HELD = """
+(() => {
+  const realFetch = window.fetch;
+  const held = new Promise((resolve) => { window.releaseAnswer = resolve; });
+  window.fetch = async function (input, init) {
+    const response = await realFetch(input, init);
+    if (!String(input).endsWith("/ask/stream") || !response.ok) return response;
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const text = new TextDecoder().decode(bytes);
+    const hold = new TextEncoder().encode(text.slice(0, text.indexOf("event: answer"))).length;
+    const body = new ReadableStream({
+      async start(controller) {
+        const send = (from, to) => {
+          for (let i = from; i < to; i += 3) {
+            controller.enqueue(bytes.slice(i, Math.min(i + 3, to)));
+          }
+        };
+        send(0, hold);
+        await held;
+        send(hold, bytes.length);
+        controller.close();
+      },
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+})();
+"""
+
+#: A page script: ``fetch`` answers with a stream that breaks after part of a token event.
+BROKEN_STREAM = """() => {
+  window.fetch = async () => new Response(new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("event: token\\ndata: Half an ans"));
+      controller.error(new TypeError("network error"));
+    },
+  }), { headers: { "content-type": "text/event-stream" } });
+}"""
 
 
 # ------------------------------------------------------------------ rendering, no browser
@@ -256,7 +300,7 @@ def test_answer_cites_a_sentence_and_links_to_it(page: Any, shot: Shot) -> None:
 def test_short_answer_is_bold_and_marked_in_the_article(page: Any, shot: Shot) -> None:
     from playwright.sync_api import expect
 
-    ask(page, "When did Li become defence minister?")
+    ask(page, SHORT_QUESTION)
     expect(page.locator(".short-answer-line")).to_have_text("Short answer: March")
     expect(page.locator(".answer-text strong.short-answer")).to_have_text("March")
     shot(page, "ask-short-answer")
@@ -265,6 +309,60 @@ def test_short_answer_is_bold_and_marked_in_the_article(page: Any, shot: Shot) -
     page.locator(".answer-text a.marker").first.click()
     page.wait_for_url("**/read/**")
     expect(page.locator("mark#cited mark.short")).to_have_text("March")
+
+
+@pytest.mark.slow
+def test_the_answer_streams_from_ask_stream_then_shows_the_verified_answer(
+    page: Any, shot: Shot
+) -> None:
+    from playwright.sync_api import expect
+
+    asked: list[tuple[str, str]] = []
+    page.on("request", lambda r: asked.append((r.method, httpx.URL(r.url).path)))
+    page.add_init_script(CHUNKED_AND_HELD)
+    ask(page, SHORT_QUESTION)
+    draft = page.locator("#ask-result .answer-text.draft")
+    expect(draft).to_contain_text("March")  # the streamed text, before the answer event
+    expect(page.locator("#ask-status")).to_contain_text("Writing the answer")
+    expect(page.locator("#ask-form")).to_have_attribute("aria-busy", "true")
+    expect(page.locator(".citation")).to_have_count(0)
+    shot(page, "ask-streaming")
+
+    page.evaluate("window.releaseAnswer()")
+    expect(page.locator(".short-answer-line")).to_have_text("Short answer: March")
+    expect(draft).to_have_count(0)
+    expect(page.locator(".answer-text strong.short-answer")).to_have_text("March")
+    marker = page.locator(".answer-text a.marker").first
+    expect(marker).to_have_text("[1]")
+    card = page.locator(".citation").first
+    expect(card.locator(".n")).to_have_text("[1]")
+    assert marker.get_attribute("href") == card.locator("p.title a").get_attribute("href")
+    assert "sa_start=" in (marker.get_attribute("href") or "")
+    expect(page.locator(".timings")).to_contain_text("retrieval")
+    expect(page.locator("#ask-form")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#ask-status")).to_have_text("")
+    assert [call for call in asked if call[1].startswith("/ask")] == [("POST", "/ask/stream")]
+
+
+@pytest.mark.slow
+def test_the_verified_answer_replaces_the_streamed_draft(page: Any, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    verified = httpx.post(f"{base_url}/ask", json={"question": SEED_QUESTION}, timeout=60).json()
+    dropped = "A generated sentence that the passages do not back."
+    body = sse("token", dropped) + sse("answer", json.dumps(verified)) + sse("done", "{}")
+    served: list[str] = []
+
+    def stream(route: Any) -> None:
+        served.append(route.request.url)
+        route.fulfill(content_type="text/event-stream", body=body)
+
+    page.route("**/ask/stream", stream)
+    ask(page, SEED_QUESTION)
+    expect(page.locator(".citation").first).to_contain_text(SANCTIONS_SENTENCE)
+    expect(page.locator(".answer-text")).to_have_text(verified["answer"])
+    expect(page.locator("#ask-result")).not_to_contain_text(dropped)
+    assert len(served) == 1
 
 
 @pytest.mark.slow
@@ -291,23 +389,46 @@ def test_empty_question_and_api_errors_show_an_alert(page: Any) -> None:
     from playwright.sync_api import expect
 
     calls: list[str] = []
-    page.on("request", lambda r: calls.append(r.url) if r.url.endswith("/ask") else None)
+    page.on("request", lambda r: calls.append(r.url) if "/ask" in r.url else None)
     ask(page, "   ")
     alert = page.locator("#ask-error[role=alert]")
     expect(alert).to_contain_text("Please type a question")
     assert calls == []  # refused in the page, no API call
 
-    page.route("**/ask", lambda route: route.fulfill(status=503, json={"detail": "index busy"}))
+    def answer_with(*args: Any, **kwargs: Any) -> None:
+        page.unroute("**/ask/stream")
+        page.route("**/ask/stream", lambda route: route.fulfill(*args, **kwargs))
+
+    button = page.get_by_role("button", name="Ask")
+    answer_with(status=503, json={"detail": "index busy"})  # before the stream starts
     page.get_by_label(QUESTION_LABEL).fill("Any question?")
-    page.get_by_role("button", name="Ask").click()
+    button.click()
     expect(alert).to_contain_text("HTTP 503")
     expect(alert).to_contain_text("index busy")
 
-    page.unroute("**/ask")
-    page.route("**/ask", lambda route: route.abort("connectionrefused"))
-    page.get_by_role("button", name="Ask").click()
+    page.unroute("**/ask/stream")
+    page.route("**/ask/stream", lambda route: route.abort("connectionrefused"))
+    button.click()
     expect(alert).to_contain_text("Could not reach the cited server")
-    expect(page.get_by_role("button", name="Ask")).to_be_enabled()
+    expect(button).to_be_enabled()
+
+    failed = error_body(500, "the answer could not be completed")
+    stream = sse("token", "Half an answer") + sse("error", json.dumps(failed)) + sse("done", "{}")
+    answer_with(content_type="text/event-stream", body=stream)  # an error event in the stream
+    button.click()
+    expect(alert).to_contain_text("HTTP 500")
+    expect(alert).to_contain_text("the answer could not be completed")
+    expect(page.locator("#ask-result")).to_be_empty()
+
+    answer_with(content_type="text/event-stream", body=sse("token", "Half") + sse("done", "{}"))
+    button.click()
+    expect(alert).to_contain_text("ended the answer stream without an answer")
+
+    page.evaluate(BROKEN_STREAM)  # the connection breaks in the middle of the stream
+    button.click()
+    expect(alert).to_contain_text("connection to the cited server was lost")
+    expect(page.locator("#ask-result")).to_be_empty()
+    expect(button).to_be_enabled()
 
 
 @pytest.mark.slow

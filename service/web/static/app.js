@@ -1,4 +1,5 @@
-// cited: the ask and search forms call the JSON API; the article view scrolls to the citation.
+// cited: the ask form streams its answer from POST /ask/stream (server-sent events), the search
+// form calls POST /search; the article view scrolls to the citation.
 // Every text from the API is set with textContent (never parsed as HTML).
 "use strict";
 
@@ -71,12 +72,11 @@
     return what + " (HTTP " + status + ")" + (detail ? ": " + detail : ".");
   }
 
-  async function postJson(path, body) {
-    let response;
+  async function post(path, body, accept) {
     try {
-      response = await fetch(path, {
+      return await fetch(path, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
+        headers: { "content-type": "application/json", accept: accept },
         body: JSON.stringify(body),
       });
     } catch (err) {
@@ -84,17 +84,104 @@
         "Could not reach the cited server. Check that it is running, then try again."
       );
     }
-    let data = null;
+  }
+
+  function parseJson(text) {
     try {
-      data = await response.json();
+      return JSON.parse(text);
     } catch (err) {
-      data = null;
+      return null;
     }
+  }
+
+  function notJson(status) {
+    return new ApiError("The server answered with something that is not JSON (HTTP " + status + ").");
+  }
+
+  async function postJson(path, body) {
+    const response = await post(path, body, "application/json");
+    const data = parseJson(await response.text().catch(() => ""));
     if (!response.ok) throw new ApiError(describeError(response.status, data));
-    if (data === null || typeof data !== "object") {
-      throw new ApiError("The server answered with something that is not JSON (HTTP " + response.status + ").");
-    }
+    if (data === null || typeof data !== "object") throw notJson(response.status);
     return data;
+  }
+
+  /** One server-sent event: its name ("message" unless an `event:` line names it) and data. */
+  function parseEvent(block) {
+    let name = "message";
+    const data = [];
+    for (const line of block.split(/\r?\n/)) {
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "event") name = value;
+      else if (field === "data") data.push(value);
+    }
+    return { name: name, data: data.join("\n") };
+  }
+
+  /** Calls `onEvent(name, data)` for each event of the response's stream, until the stream ends
+   * or `onEvent` returns true. Network chunks may split an event anywhere (even inside a UTF-8
+   * character): the text is buffered until the blank line that ends the event. */
+  async function readEvents(response, onEvent) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        buffer += decoder.decode(value, { stream: !done });
+        let end;
+        while ((end = /\r?\n\r?\n/.exec(buffer)) !== null) {
+          const event = parseEvent(buffer.slice(0, end.index));
+          buffer = buffer.slice(end.index + end[0].length);
+          if (onEvent(event.name, event.data)) return;
+        }
+        if (done) return;
+      }
+    } finally {
+      reader.cancel().catch(() => {}); // stop the download when we stop early
+    }
+  }
+
+  /** POST /ask/stream: `onText(text so far)` on each `token` event, then the verified response
+   * of the `answer` event (the object POST /ask returns), which is the one to show. */
+  async function askStream(body, onText) {
+    const response = await post("/ask/stream", body, "text/event-stream");
+    if (!response.ok) {
+      const data = parseJson(await response.text().catch(() => ""));
+      throw new ApiError(describeError(response.status, data));
+    }
+    let text = "";
+    let verified = null;
+    try {
+      await readEvents(response, function (name, data) {
+        if (name === "token") {
+          text += data;
+          onText(text);
+        } else if (name === "answer") {
+          verified = parseJson(data);
+          if (verified === null || typeof verified !== "object") throw notJson(response.status);
+        } else if (name === "error") {
+          const error = parseJson(data);
+          throw new ApiError(describeError((error && error.status) || 500, error));
+        }
+        return name === "done";
+      });
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      // The connection broke; an answer that already arrived still holds.
+      if (verified === null) {
+        throw new ApiError(
+          "The connection to the cited server was lost before the answer was complete. " +
+            "Please try again."
+        );
+      }
+    }
+    if (verified === null) {
+      throw new ApiError("The server ended the answer stream without an answer. Please try again.");
+    }
+    return verified;
   }
 
   /** "the best sentence scored 0.1" as "The best sentence scored 0.1." */
@@ -216,6 +303,16 @@
     return p;
   }
 
+  /** The answer text as it is written, unverified, until the verified answer replaces it. */
+  function renderDraft(box, text) {
+    let p = box.querySelector(".answer-text.draft");
+    if (!p) {
+      p = el("p", { class: "answer-text draft" });
+      box.replaceChildren(el("h2", { text: "Answer" }), p);
+    }
+    p.textContent = text;
+  }
+
   function renderAnswer(box, data) {
     const nodes = [];
     if (data.abstained || !data.answer) {
@@ -313,7 +410,12 @@
       }
       setBusy(form, status, "Looking for an answer…");
       try {
-        const data = await postJson("/ask", { question: question });
+        const data = await askStream({ question: question }, function (text) {
+          if (!result.querySelector(".draft")) {
+            setBusy(form, status, "Writing the answer; its citations are checked when it is complete…");
+          }
+          renderDraft(result, text);
+        });
         renderAnswer(result, data);
         rememberInUrl((params) => params.set("q", question));
       } catch (err) {
