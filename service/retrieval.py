@@ -10,9 +10,7 @@ restrict the candidate chunks before any cut-off; passages with the same normali
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,12 +19,12 @@ from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Hit, Index
 from indexer.store import StoredChunk
+from service.query_cache import QueryVectors
 from service.rerank.base import Reranker
 
 logger = logging.getLogger(__name__)
 
 MODES = ("dense", "bm25", "hybrid", "hybrid+rerank")
-QUERY_CACHE = 1024
 
 
 class UnknownModeError(ValueError):
@@ -108,29 +106,17 @@ class Retriever:
             logger.warning("default mode hybrid (not hybrid+rerank): %s", self.rerank_unavailable)
             mode = "hybrid"
         self.mode = self.check_mode(mode)
-        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._query_vectors = QueryVectors(embedder.embed_query)
 
     def clear_cache(self) -> None:
         """Forget cached query vectors (measurements that must pay for every embedding)."""
-        with self._lock:
-            self._query_vectors.clear()
+        self._query_vectors.clear()
         if self.reranker is not None:
             self.reranker.clear_cache()
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector, from a small LRU cache for repeated questions."""
-        with self._lock:
-            vector = self._query_vectors.get(query)
-            if vector is not None:
-                self._query_vectors.move_to_end(query)
-                return vector
-        vector = self.embedder.embed_query(query)
-        with self._lock:
-            self._query_vectors[query] = vector
-            if len(self._query_vectors) > QUERY_CACHE:
-                self._query_vectors.popitem(last=False)
-        return vector
+        return self._query_vectors.get(query)
 
     def check_mode(self, mode: str) -> str:
         if mode not in MODES:

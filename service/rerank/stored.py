@@ -5,16 +5,12 @@ per candidate. Re-encoding 100 candidates with the stronger model would take sec
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import numpy as np
 
 from indexer.embedders.base import TextEncoder
 from indexer.index import Index
+from service.query_cache import QueryVectors
 from service.rerank.base import Reranker
-
-QUERY_CACHE = 1024
 
 
 class StoredVectorReranker(Reranker):
@@ -23,8 +19,9 @@ class StoredVectorReranker(Reranker):
     def __init__(self, encoder: TextEncoder):
         self.encoder = encoder
         self.name = f"stored-vectors:{encoder.name}"
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._queries = QueryVectors(
+            lambda query: np.asarray(encoder.embed_query(query), dtype=np.float32)
+        )
 
     @property
     def index_encoder(self) -> TextEncoder:
@@ -46,21 +43,10 @@ class StoredVectorReranker(Reranker):
         return None
 
     def query_vector(self, query: str) -> np.ndarray:
-        with self._lock:
-            vector = self._queries.get(query)
-            if vector is not None:
-                self._queries.move_to_end(query)
-                return vector
-        vector = np.asarray(self.encoder.embed_query(query), dtype=np.float32)
-        with self._lock:
-            self._queries[query] = vector
-            if len(self._queries) > QUERY_CACHE:
-                self._queries.popitem(last=False)
-        return vector
+        return self._queries.get(query)
 
     def clear_cache(self) -> None:
-        with self._lock:
-            self._queries.clear()
+        self._queries.clear()
 
     def scores(self, query: str, index: Index, chunk_ids: list[int]) -> np.ndarray:
         if not chunk_ids:
