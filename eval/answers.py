@@ -22,6 +22,7 @@ from eval.squad import SquadParagraph
 from eval.squad_metrics import best_em_f1, contains_any
 from indexer.embedders.base import Embedder
 from indexer.sentences import sentence_spans
+from service.answering.ranker import SentenceRanker
 from service.answering.sentences import SelectorWeights, SentenceSelector
 from service.pipeline import Pipeline
 from service.retrieval import Passage, Retrieval
@@ -86,7 +87,7 @@ class Prediction:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _paragraph_retrieval(
+def paragraph_retrieval(
     question: str, paragraph: SquadParagraph, embedder: CachingEmbedder
 ) -> Retrieval:
     vector = embedder.embed_query(question)
@@ -111,11 +112,14 @@ def run_squad(
     *,
     threshold: float,
     weights: SelectorWeights | None = None,
+    ranker: SentenceRanker | None = None,
     progress: bool = True,
 ) -> list[Prediction]:
     """Every question of ``paragraphs`` through ``SentenceSelector.answer`` (paragraph given)."""
     cache = CachingEmbedder(embedder)
-    selector = SentenceSelector(cache, passages=1, threshold=threshold, weights=weights)
+    selector = SentenceSelector(
+        cache, passages=1, threshold=threshold, weights=weights, ranker=ranker
+    )
     total = sum(len(p.questions) for p in paragraphs)
     predictions: list[Prediction] = []
     bar = tqdm(total=total, desc="questions", unit=" q", disable=not progress)
@@ -128,7 +132,7 @@ def run_squad(
         for paragraph in batch:
             for q in paragraph.questions:
                 answer = selector.answer(
-                    q.question, _paragraph_retrieval(q.question, paragraph, cache)
+                    q.question, paragraph_retrieval(q.question, paragraph, cache)
                 )
                 short = (
                     answer.short_answer.text

@@ -22,6 +22,7 @@ from eval.beir import EvalError, load_dataset
 from eval.run import default_index_dir, prepare_index, select_queries
 from eval.squad import limited, load_squad, split_articles
 from indexer.settings import Settings
+from service.answering.ranker import SentenceRanker, load_ranker
 from service.answering.sentences import SelectorWeights
 from service.app import load_embedder
 from service.generation import load_generator
@@ -55,8 +56,23 @@ def _record(data: Path, settings: Settings, **more: Any) -> dict[str, Any]:
         "commit": _commit(),
         "model": settings.model,
         "abstain_threshold": settings.abstain_threshold,
+        "sentence_ranker": settings.sentence_ranker,
         **more,
     }
+
+
+def trained_on(ranker: SentenceRanker | None, data: Path) -> bool:
+    """Was ``ranker`` fitted on the BEIR set ``data``? Such a result measures memory, not the
+    ranker: the run says so in its record and log."""
+    if ranker is None:
+        return False
+    target = str(data.resolve())
+    if any(s.get("path") == target for s in ranker.record.get("sources", [])):
+        logger.warning(
+            "the sentence ranker was trained on %s: these numbers are not held out", data
+        )
+        return True
+    return False
 
 
 def parse_weights(text: str | None) -> SelectorWeights | None:
@@ -85,18 +101,28 @@ def answers(
     if threshold is not None:
         settings = settings.model_copy(update={"abstain_threshold": threshold})
     embedder = load_embedder(settings)
+    ranker = load_ranker(settings.sentence_ranker)
     if data.is_file():
         squad = load_squad(data)
         paragraphs = limited(split_articles(squad, split), limit)
         logger.info("SQuAD v%s %s split: %d paragraphs", squad.version, split, len(paragraphs))
         chosen = parse_weights(weights) or SelectorWeights()
         predictions = run_squad(
-            paragraphs, embedder, threshold=settings.abstain_threshold, weights=chosen
+            paragraphs,
+            embedder,
+            threshold=settings.abstain_threshold,
+            weights=chosen,
+            ranker=ranker,
         )
         metrics = squad_metrics(predictions, squad.is_v2)
         name = f"squad-v{squad.version}-{split}"
         metrics["run"] = _record(
-            data, settings, split=split, limit=limit, version=squad.version, weights=vars(chosen)
+            data,
+            settings,
+            split=split,
+            limit=limit,
+            version=squad.version,
+            weights=vars(chosen),
         )
     else:
         dataset = load_dataset(data, qrels=qrels)
@@ -126,6 +152,7 @@ def answers(
             index_version=info.version,
             mode=settings.mode,
             generator=settings.generator,
+            ranker_trained_on_this=trained_on(ranker, data),
         )
     folder = write_report(out or default_out_dir(name), metrics, predictions, f"answers: {name}")
     return metrics, folder
@@ -144,7 +171,12 @@ def calibrate(
     if not squad.is_v2:
         raise EvalError(f"{data} has no unanswerable questions: calibration needs SQuAD v2.0")
     paragraphs = limited(split_articles(squad, split), limit)
-    predictions = run_squad(paragraphs, load_embedder(settings), threshold=-1.0)
+    predictions = run_squad(
+        paragraphs,
+        load_embedder(settings),
+        threshold=-1.0,
+        ranker=load_ranker(settings.sentence_ranker),
+    )
     points = sweep(predictions)
     best = best_threshold(points, min_answered)
     balanced = best_threshold(points, None)

@@ -252,6 +252,36 @@ def calibrate_abstention(
     typer.echo(f"best threshold on the {split} split: {best:.2f} (results in {folder})")
 
 
+@app.command("train-selector")
+def train_selector(
+    news: Annotated[
+        list[Path] | None,
+        typer.Option("--news", help="BEIR folder of questions with answers, repeatable"),
+    ] = None,
+    index: IndexOpt = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="first N questions per source")
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="model file to write (CITED_SENTENCE_RANKER=<this path>)"),
+    ] = Path(".cache/train/sentence_ranker.json"),
+    regularisation: Annotated[
+        float, typer.Option("--c", min=1e-6, help="inverse regularisation of the logistic model")
+    ] = 1.0,
+) -> None:
+    """Fit the sentence ranker end to end on news questions with known answers (never on a set
+    you report on)."""
+    from eval.train_cli import train_selector as run_training
+
+    try:
+        lines, path = run_training(list(news or []), index, limit, out, regularisation)
+    except CitedError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo("\n".join(lines))
+    typer.echo(f"model written to {path} (use it with CITED_SENTENCE_RANKER={path})")
+
+
 @app.command()
 def bench(
     quick: Annotated[

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = frozenset(string.punctuation)
 #: Quotation marks the official script keeps (it strips ASCII only); containment drops them.
-_QUOTES = "\u201c\u201d\u2018\u2019\u00ab\u00bb\u201e"
+#: The ASCII apostrophe is a word break there too, as its typographic twin is: "Spielberg's"
+#: contains "Spielberg" whichever apostrophe the article uses.
+_QUOTES = "\u201c\u201d\u2018\u2019\u00ab\u00bb\u201e'"
 
 
 def normalize_answer(text: str) -> str:
@@ -55,7 +57,8 @@ def best_em_f1(prediction: str | None, golds: Iterable[str]) -> tuple[float, flo
 
 
 def normalize_loose(text: str) -> str:
-    """``normalize_answer`` that also drops typographic quotes (for containment)."""
+    """``normalize_answer`` that also breaks words at typographic quotes and apostrophes (for
+    containment)."""
     return normalize_answer(text.translate({ord(q): " " for q in _QUOTES}))
 
 

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     max_k: int = Field(default=100, ge=1, le=1000)
     answer_passages: int = Field(default=5, ge=1, le=50)
     abstain_threshold: float = Field(default=0.38, ge=-1.0, le=2.0)
+    sentence_ranker: str = Field(
+        default="packaged",
+        min_length=1,
+        description="orders the answer's candidate sentences: packaged (the model trained by "
+        "`cited train selector`, committed with its record), none (the linear score alone), "
+        "or the path of a model file that command wrote",
+    )
     max_query_chars: int = Field(default=1000, ge=10)
 
     # Optional generator: answers in the user's words, every sentence verified against passages.

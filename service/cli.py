@@ -201,6 +201,26 @@ def eval_command(ctx: typer.Context) -> None:
 
 
 @app.command(
+    "train",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def train_command(ctx: typer.Context) -> None:
+    """Train a component: `cited train selector --news DIR ...` runs `python -m eval
+    train-selector` with the same arguments (`cited train selector --help` lists them)."""
+    import subprocess
+    import sys
+
+    if not ctx.args or ctx.args[0] != "selector":
+        typer.echo("usage: cited train selector [OPTIONS] (the one trainable component)", err=True)
+        raise typer.Exit(2)
+    done = subprocess.run(
+        [sys.executable, "-m", "eval", "train-selector", *ctx.args[1:]], check=False
+    )
+    raise typer.Exit(done.returncode)
+
+
+@app.command(
     "bench",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,

@@ -11,6 +11,7 @@ from indexer.filters import Filters
 from indexer.index import Index, open_index
 from indexer.settings import Settings
 from service.answering.base import Answer, AnswerSelector
+from service.answering.ranker import load_ranker
 from service.answering.sentences import SentenceSelector
 from service.citations import verify_answer
 from service.generation.answer import GeneratedAnswer, generate_answer, stream_answer
@@ -86,7 +87,10 @@ class Pipeline:
     ) -> Pipeline:
         """The pipeline over an opened index, with the selector the settings describe."""
         selector = SentenceSelector(
-            embedder, passages=settings.answer_passages, threshold=settings.abstain_threshold
+            embedder,
+            passages=settings.answer_passages,
+            threshold=settings.abstain_threshold,
+            ranker=load_ranker(settings.sentence_ranker),
         )
         return cls(index, embedder, selector, settings, generator, reranker)
 

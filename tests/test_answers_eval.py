@@ -47,6 +47,10 @@ def test_exact_match_and_f1_by_hand() -> None:
 def test_containment_strips_quotes_and_respects_words() -> None:
     assert contains_any("Netflix renews “Squid Game” for a second season", ["“Squid Game”"])
     assert not contains_any("Europeans voted", ["Europe"])
+    # A possessive contains the name, with either apostrophe.
+    assert contains_any("Steven Spielberg's film won", ["Steven Spielberg"])
+    assert contains_any("Steven Spielberg\u2019s film won", ["Steven Spielberg"])
+    assert contains_any("the players' union", ["players"])
     assert not contains_any(None, ["Europe"])
 
 

@@ -9,11 +9,19 @@ and the best one becomes the answer; a second sentence is added when it scores c
 first and brings question terms the first lacks. Under ``threshold`` the selector abstains.
 Where the question asks for a name, date, number or place, the best sentence's matching span is
 the short answer (``service.answering.short``).
+
+With a trained :class:`~service.answering.ranker.SentenceRanker`, candidates drawn from several
+retrieved passages (what ``/ask`` always has) are ordered by its score over
+:data:`~service.answering.features.FEATURES` instead: it was fitted end to end on retrieved news
+passages, and its features (passage rank, article share, lead) describe a retrieval. One given
+passage (SQuAD's paragraph-given protocol) keeps the linear score, whose weights were fitted on
+exactly that. The abstention decision always compares the best linear score with ``threshold``
+(calibrated on SQuAD v2.0), so the ranker changes which sentence answers, never whether one
+does.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +29,10 @@ import numpy as np
 from indexer.embedders.base import Embedder
 from indexer.sentences import sentence_spans
 from service.answering.base import Answer, AnswerSelector, Citation, ShortAnswer
+from service.answering.features import Scores, sentence_features
+from service.answering.ranker import SentenceRanker
 from service.answering.short import short_span
-from service.answering.terms import content_terms
+from service.answering.terms import content_terms, lexical_scores
 from service.retrieval import Passage, Retrieval
 
 
@@ -78,22 +88,6 @@ def candidates(passages: list[Passage]) -> list[Candidate]:
     return found
 
 
-def lexical_scores(question_terms: set[str], sentences: list[Candidate]) -> np.ndarray:
-    """Share of the question's terms in each sentence, rare terms weighing more (idf)."""
-    if not question_terms or not sentences:
-        return np.zeros(len(sentences), dtype=np.float32)
-    n = len(sentences)
-    idf = {
-        t: math.log(1.0 + (n + 1) / (1 + sum(t in s.terms for s in sentences)))
-        for t in question_terms
-    }
-    total = sum(idf.values())
-    return np.array(
-        [sum(w for t, w in idf.items() if t in s.terms) / total for s in sentences],
-        dtype=np.float32,
-    )
-
-
 class SentenceSelector(AnswerSelector):
     def __init__(
         self,
@@ -102,38 +96,59 @@ class SentenceSelector(AnswerSelector):
         passages: int = 5,
         threshold: float = 0.38,
         weights: SelectorWeights | None = None,
+        ranker: SentenceRanker | None = None,
     ):
         self.embedder = embedder
         self.passages = passages
         self.threshold = threshold
         self.weights = weights or SelectorWeights()
+        self.ranker = ranker
 
-    def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray]:
+    def parts(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], Scores]:
+        """The candidate sentences and their similarity, lexical and passage scores."""
         sentences = candidates(retrieval.passages[: self.passages])
         if not sentences:
-            return [], np.zeros(0, dtype=np.float32)
-        w = self.weights
+            empty = np.zeros(0, dtype=np.float32)
+            return [], Scores(empty, empty, empty)
         similarity = self.embedder.embed_documents([s.text for s in sentences]) @ np.asarray(
             retrieval.query_vector, dtype=np.float32
         )
-        lexical = lexical_scores(content_terms(question), sentences)
+        lexical = lexical_scores(content_terms(question), [s.terms for s in sentences])
         passage = np.array([s.passage.similarity for s in sentences], dtype=np.float32)
-        return sentences, w.similarity * similarity + w.lexical * lexical + w.passage * passage
+        return sentences, Scores(similarity.astype(np.float32), lexical, passage)
+
+    def linear(self, scores: Scores) -> np.ndarray:
+        w = self.weights
+        return (
+            w.similarity * scores.similarity
+            + w.lexical * scores.lexical
+            + w.passage * (scores.passage)
+        )
+
+    def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray]:
+        """The candidates and their linear score (the one the abstention threshold applies to)."""
+        sentences, scores = self.parts(question, retrieval)
+        return sentences, self.linear(scores)
 
     def answer(self, question: str, retrieval: Retrieval) -> Answer:
-        sentences, scores = self.score(question, retrieval)
+        sentences, parts = self.parts(question, retrieval)
         if not sentences:
             return Answer(None, True, reason="no passages were retrieved")
-        order = np.argsort(-scores, kind="stable")
-        best = int(order[0])
-        if scores[best] < self.threshold:
+        scores = self.linear(parts)
+        evidence = float(np.max(scores))
+        if evidence < self.threshold:
             return Answer(
                 None,
                 True,
-                score=float(scores[best]),
-                reason=f"the best sentence scored {scores[best]:.3f}, under the abstention "
+                score=evidence,
+                reason=f"the best sentence scored {evidence:.3f}, under the abstention "
                 f"threshold {self.threshold:.3f}",
             )
+        ranking = scores
+        if self.ranker is not None and len(retrieval.passages[: self.passages]) > 1:
+            ranking = self.ranker.scores(sentence_features(question, sentences, parts))
+        order = np.argsort(-ranking, kind="stable")
+        best = int(order[0])
         chosen = [best]
         question_terms = content_terms(question)
         if len(order) > 1:
@@ -157,7 +172,7 @@ class SentenceSelector(AnswerSelector):
         ]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
         short = short_answer(question, sentences[best])
-        return Answer(text, False, citations, score=float(scores[best]), short_answer=short)
+        return Answer(text, False, citations, score=evidence, short_answer=short)
 
 
 def short_answer(question: str, sentence: Candidate) -> ShortAnswer | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
 from nltk.stem.porter import PorterStemmer
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -38,3 +41,20 @@ def content_terms(text: str) -> set[str]:
             continue
         terms.add(_stem(word))
     return terms
+
+
+def lexical_scores(question_terms: set[str], sentences: Sequence[frozenset[str]]) -> np.ndarray:
+    """Share of the question's terms in each sentence's terms, rare terms (among these
+    sentences) weighing more (idf)."""
+    if not question_terms or not sentences:
+        return np.zeros(len(sentences), dtype=np.float32)
+    n = len(sentences)
+    idf = {
+        t: math.log(1.0 + (n + 1) / (1 + sum(t in terms for terms in sentences)))
+        for t in question_terms
+    }
+    total = sum(idf.values())
+    return np.array(
+        [sum(w for t, w in idf.items() if t in terms) / total for terms in sentences],
+        dtype=np.float32,
+    )

@@ -1,0 +1,121 @@
+"""``python -m eval train-selector`` (= ``cited train selector``): the work behind it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.answers_cli import _commit
+from eval.beir import EvalError, load_dataset
+from eval.run import default_index_dir, prepare_index
+from eval.train_selector import (
+    REGULARISATION,
+    Example,
+    cross_validate,
+    describe,
+    fit,
+    news_examples,
+)
+from indexer.settings import Settings
+from service.answering.ranker import SentenceRanker
+from service.answering.sentences import SentenceSelector
+from service.app import load_embedder
+from service.pipeline import Pipeline
+from service.rerank import load_reranker
+
+logger = logging.getLogger(__name__)
+
+
+def _news(
+    folder: Path, index: Path | None, limit: int | None, settings: Settings
+) -> tuple[list[Example], dict[str, Any]]:
+    dataset = load_dataset(folder)
+    queries = [q for q in dataset.queries if q.answers][:limit]
+    if not queries:
+        raise EvalError(f"no question in {dataset.queries_path} has answers to train on")
+    embedder = load_embedder(settings)
+    index_dir = index or default_index_dir(dataset)
+    reranker = load_reranker(settings)
+    info = prepare_index(dataset, index_dir, embedder, settings, True, reranker)
+    # Only retrieval is used: the candidates are the plain selector's, whatever ranker is set.
+    serving = settings.model_copy(update={"index_dir": index_dir, "sentence_ranker": "none"})
+    pipeline = Pipeline.open(serving, embedder, None, reranker)
+    try:
+        examples = news_examples(
+            dataset,
+            lambda question: pipeline.search(question, settings.answer_passages),
+            SentenceSelector(embedder, passages=settings.answer_passages),
+            queries,
+        )
+    finally:
+        pipeline.close()
+    source = {
+        "kind": "news",
+        "path": str(folder.resolve()),
+        "questions": len(queries),
+        "index": str(index_dir),
+        "index_version": info.version,
+        "mode": settings.mode,
+        "reranker": settings.reranker,
+    }
+    return examples, source
+
+
+def train_selector(
+    news: list[Path],
+    index: Path | None,
+    limit: int | None,
+    out: Path,
+    regularisation: float = REGULARISATION,
+) -> tuple[list[str], Path]:
+    """Collect examples, cross-validate, fit on all of them and write ``out``; returns a report."""
+    if not news:
+        raise EvalError("nothing to train on: give --news DIR (questions with answers)")
+    settings = Settings()
+    examples: list[Example] = []
+    sources: list[dict[str, Any]] = []
+    per_source: list[tuple[str, list[Example]]] = []
+    for folder in news:
+        found, source = _news(folder, index, limit, settings)
+        examples += found
+        sources.append(source)
+        per_source.append((folder.name, found))
+    lines = [
+        "| training source | questions | with the answer among the candidates | "
+        f"top-1 linear (out of fold) | top-1 ranker (out of fold, {len(per_source)} source(s)) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    validated = cross_validate(examples)
+    for name, found in per_source:
+        useful = [e for e in found if e.useful]
+        hits_l = [validated["linear"][e.id] for e in useful if e.id in validated["linear"]]
+        hits_r = [validated["ranker"][e.id] for e in useful if e.id in validated["ranker"]]
+        lines.append(
+            f"| {name} | {len(found)} | {len(useful)} | {np.mean(hits_l):.3f} | "
+            f"{np.mean(hits_r):.3f} |"
+        )
+    fitted = fit(examples, regularisation)
+    ranker = SentenceRanker(
+        fitted.mean,
+        fitted.scale,
+        fitted.coef,
+        fitted.intercept,
+        record={
+            "trained_on": ", ".join(name for name, _ in per_source),
+            "sources": sources,
+            "commit": _commit(),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "model": settings.model,
+            "answer_passages": settings.answer_passages,
+            "regularisation": regularisation,
+            "examples": len(examples),
+            "useful": sum(e.useful for e in examples),
+            "cross_validation": lines,
+        },
+    )
+    ranker.save(out)
+    return [*lines, "", *describe(ranker)], out
