@@ -65,6 +65,10 @@ def _news(
     return examples, source
 
 
+def _rate(hits: list[bool]) -> str:
+    return f"{np.mean(hits):.3f}" if hits else "-"
+
+
 def train_selector(
     news: list[Path],
     index: Path | None,
@@ -75,6 +79,8 @@ def train_selector(
     """Collect examples, cross-validate, fit on all of them and write ``out``; returns a report."""
     if not news:
         raise EvalError("nothing to train on: give --news DIR (questions with answers)")
+    if index is not None and len(news) > 1:
+        raise EvalError(f"--index names one index but {len(news)} --news folders were given")
     settings = Settings()
     examples: list[Example] = []
     sources: list[dict[str, Any]] = []
@@ -86,18 +92,17 @@ def train_selector(
         per_source.append((folder.name, found))
     lines = [
         "| training source | questions | with the answer among the candidates | "
-        f"top-1 linear (out of fold) | top-1 ranker (out of fold, {len(per_source)} source(s)) |",
+        "top-1 holds it: linear score | top-1 holds it: ranker (out of fold) |",
         "|---|---:|---:|---:|---:|",
     ]
-    validated = cross_validate(examples)
+    validated = cross_validate(examples, regularisation=regularisation)
     for name, found in per_source:
         useful = [e for e in found if e.useful]
-        hits_l = [validated["linear"][e.id] for e in useful if e.id in validated["linear"]]
-        hits_r = [validated["ranker"][e.id] for e in useful if e.id in validated["ranker"]]
-        lines.append(
-            f"| {name} | {len(found)} | {len(useful)} | {np.mean(hits_l):.3f} | "
-            f"{np.mean(hits_r):.3f} |"
-        )
+        rates = [
+            _rate([hits[e.id] for e in useful if e.id in hits])
+            for hits in (validated["linear"], validated["ranker"])
+        ]
+        lines.append(f"| {name} | {len(found)} | {len(useful)} | {rates[0]} | {rates[1]} |")
     fitted = fit(examples, regularisation)
     ranker = SentenceRanker(
         fitted.mean,

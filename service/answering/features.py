@@ -42,6 +42,7 @@ FEATURES: tuple[str, ...] = (
     "focus_lexical",  # lexical, for the terms of the question's own clause (the one asking "?")
     "new_names",  # log(1 + capitalised words, not the first, that the question does not have)
     "new_numbers",  # the sentence holds a number the question does not have
+    # (both 0 for why/how questions: they ask for an explanation, not a name or a number)
 )
 
 #: Question types the short-answer layer can type-check (``thing``/``None`` are open).
@@ -95,6 +96,8 @@ def sentence_features(question: str, sentences: Sequence[Candidate], scores: Sco
         overlap = len(s.terms & asked)
         names = sum(1 for m in _CAPITALISED.finditer(s.text) if _bare(m.group()) not in asked_words)
         numbers = set(_NUMBER.findall(s.text)) - asked_numbers
+        if kind is None:
+            names, numbers = 0, set()
         rows[i] = (
             scores.similarity[i],
             scores.lexical[i],

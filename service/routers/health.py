@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from service.answering.sentences import SentenceSelector
 from service.deps import LiveDep
 from service.errors import error_responses
 from service.live import LiveIndex
@@ -30,7 +31,15 @@ def describe(pipeline: Pipeline, live: LiveIndex) -> HealthResponse:
         if retriever.rerank_unavailable or not retriever.reranker
         else retriever.reranker.name,
         second_stage_unavailable=retriever.rerank_unavailable,
+        sentence_ranker=_ranker(pipeline),
     )
+
+
+def _ranker(pipeline: Pipeline) -> str | None:
+    selector = pipeline.selector
+    if not isinstance(selector, SentenceSelector) or selector.ranker is None:
+        return None
+    return str(selector.ranker.record.get("trained_on", "unrecorded data"))
 
 
 @router.get("/health", response_model=HealthResponse, responses=error_responses(500, 503))
