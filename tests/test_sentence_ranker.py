@@ -71,7 +71,6 @@ def test_features_by_hand() -> None:
     assert column("typed_missing") == [1.0, 0.0, 1.0]
     # terms: {lava, reach, sea}; {volcano, erupt, 1991}; {offici, volcano, quiet, mayor, kai, lee}
     assert column("restates") == [0.0, round(2 / 3, 5), round(1 / 6, 5)]
-    assert column("new_terms") == [round(math.log1p(n), 5) for n in (3, 1, 5)]
     # idf over the three sentences: "volcano" in two, "erupt" in one
     volcano, erupt = math.log(1 + 4 / 3), math.log(1 + 4 / 2)
     assert column("focus_lexical") == [0.0, 1.0, round(volcano / (volcano + erupt), 5)]

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from service.answering.sentences import Candidate
 
 #: Column order of :func:`sentence_features` (a trained model records it and is checked on load).
+#: No plain "how many new terms" feature: a longer sentence contains more strings, so the
+#: containment labels reward length itself, and such a feature learned to prefer long, name-rich
+#: sentences over a short exact one (docs/ANSWERS.md).
 FEATURES: tuple[str, ...] = (
     "similarity",  # cos(question, sentence)
     "lexical",  # idf-weighted share of the question's terms in the sentence
@@ -35,7 +38,6 @@ FEATURES: tuple[str, ...] = (
     "typed_span",  # the question asks a name, date, number or place and the sentence has one
     "typed_missing",  # it asks one and the sentence has none
     "restates",  # share of the sentence's terms that are the question's own
-    "new_terms",  # log(1 + terms the question does not have)
     "length",  # log(1 + characters / 100)
     "article_share",  # share of the candidates that come from the sentence's article
     "quoted",  # the sentence holds a quotation mark (speech, not narration)
@@ -109,7 +111,6 @@ def sentence_features(question: str, sentences: Sequence[Candidate], scores: Sco
             float(has_span),
             float(typed and not has_span),
             overlap / len(s.terms) if s.terms else 0.0,
-            math.log1p(len(s.terms) - overlap),
             math.log1p(len(s.text) / 100.0),
             per_article[s.passage.article_id] / n,
             float(any(c in _QUOTES for c in s.text)),
