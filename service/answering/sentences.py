@@ -118,17 +118,13 @@ class SentenceSelector(AnswerSelector):
         return sentences, Scores(similarity.astype(np.float32), lexical, passage)
 
     def linear(self, scores: Scores) -> np.ndarray:
+        """The sentence score the abstention threshold applies to (weights fitted on SQuAD)."""
         w = self.weights
         return (
             w.similarity * scores.similarity
             + w.lexical * scores.lexical
-            + w.passage * (scores.passage)
+            + w.passage * scores.passage
         )
-
-    def score(self, question: str, retrieval: Retrieval) -> tuple[list[Candidate], np.ndarray]:
-        """The candidates and their linear score (the one the abstention threshold applies to)."""
-        sentences, scores = self.parts(question, retrieval)
-        return sentences, self.linear(scores)
 
     def answer(self, question: str, retrieval: Retrieval) -> Answer:
         sentences, parts = self.parts(question, retrieval)
