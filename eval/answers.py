@@ -87,7 +87,7 @@ class Prediction:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def paragraph_retrieval(
+def _paragraph_retrieval(
     question: str, paragraph: SquadParagraph, embedder: CachingEmbedder
 ) -> Retrieval:
     vector = embedder.embed_query(question)
@@ -132,7 +132,7 @@ def run_squad(
         for paragraph in batch:
             for q in paragraph.questions:
                 answer = selector.answer(
-                    q.question, paragraph_retrieval(q.question, paragraph, cache)
+                    q.question, _paragraph_retrieval(q.question, paragraph, cache)
                 )
                 short = (
                     answer.short_answer.text

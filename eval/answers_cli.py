@@ -42,7 +42,7 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def _commit() -> str | None:
+def git_commit() -> str | None:
     """HEAD, with ``+dirty`` when the working tree has uncommitted changes."""
     head = _git("rev-parse", "HEAD")
     if head and _git("status", "--porcelain", "--untracked-files=no"):
@@ -53,7 +53,7 @@ def _commit() -> str | None:
 def _record(data: Path, settings: Settings, **more: Any) -> dict[str, Any]:
     return {
         "data": str(data),
-        "commit": _commit(),
+        "commit": git_commit(),
         "model": settings.model,
         "abstain_threshold": settings.abstain_threshold,
         "sentence_ranker": settings.sentence_ranker,

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.answers_cli import _commit
+from eval.answers_cli import git_commit
 from eval.beir import EvalError, load_dataset
 from eval.run import default_index_dir, prepare_index
 from eval.train_selector import (
@@ -20,26 +20,31 @@ from eval.train_selector import (
     fit,
     news_examples,
 )
+from indexer.embedders.base import Embedder
 from indexer.settings import Settings
 from service.answering.ranker import SentenceRanker
 from service.answering.sentences import SentenceSelector
 from service.app import load_embedder
 from service.pipeline import Pipeline
 from service.rerank import load_reranker
+from service.rerank.base import Reranker
 
 logger = logging.getLogger(__name__)
 
 
 def _news(
-    folder: Path, index: Path | None, limit: int | None, settings: Settings
+    folder: Path,
+    index: Path | None,
+    limit: int | None,
+    settings: Settings,
+    embedder: Embedder,
+    reranker: Reranker | None,
 ) -> tuple[list[Example], dict[str, Any]]:
     dataset = load_dataset(folder)
     queries = [q for q in dataset.queries if q.answers][:limit]
     if not queries:
         raise EvalError(f"no question in {dataset.queries_path} has answers to train on")
-    embedder = load_embedder(settings)
     index_dir = index or default_index_dir(dataset)
-    reranker = load_reranker(settings)
     info = prepare_index(dataset, index_dir, embedder, settings, True, reranker)
     # Only retrieval is used: the candidates are the plain selector's, whatever ranker is set.
     serving = settings.model_copy(update={"index_dir": index_dir, "sentence_ranker": "none"})
@@ -82,11 +87,13 @@ def train_selector(
     if index is not None and len(news) > 1:
         raise EvalError(f"--index names one index but {len(news)} --news folders were given")
     settings = Settings()
+    embedder = load_embedder(settings)
+    reranker = load_reranker(settings)
     examples: list[Example] = []
     sources: list[dict[str, Any]] = []
     per_source: list[tuple[str, list[Example]]] = []
     for folder in news:
-        found, source = _news(folder, index, limit, settings)
+        found, source = _news(folder, index, limit, settings, embedder, reranker)
         examples += found
         sources.append(source)
         per_source.append((folder.name, found))
@@ -112,7 +119,7 @@ def train_selector(
         record={
             "trained_on": ", ".join(name for name, _ in per_source),
             "sources": sources,
-            "commit": _commit(),
+            "commit": git_commit(),
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "model": settings.model,
             "answer_passages": settings.answer_passages,

@@ -51,7 +51,13 @@ class Example:
 
     @property
     def useful(self) -> bool:
+        """Some candidate holds the answer."""
         return bool(self.labels.any())
+
+    @property
+    def informative(self) -> bool:
+        """Some candidate holds the answer and some does not: it teaches an order."""
+        return self.useful and not bool(self.labels.all())
 
 
 def _example(
@@ -102,7 +108,7 @@ def news_examples(
 
 def fit(examples: Sequence[Example], regularisation: float = REGULARISATION) -> SentenceRanker:
     """A logistic model over the useful examples, each question weighing the same."""
-    useful = [e for e in examples if e.useful and not e.labels.all()]
+    useful = [e for e in examples if e.informative]
     if not useful:
         raise EvalError("no training question has both a sentence with the answer and one without")
     rows = np.concatenate([e.rows for e in useful]).astype(np.float64)
@@ -141,7 +147,7 @@ def cross_validate(
     for fold in range(folds):
         train = [e for e in examples if fold_of(e.group, folds) != fold]
         test = [e for e in examples if fold_of(e.group, folds) == fold and e.useful]
-        if not test or not any(e.useful and not e.labels.all() for e in train):
+        if not test or not any(e.informative for e in train):
             continue
         ranker = fit(train, regularisation)
         for e in test:

@@ -75,8 +75,14 @@ class LiveIndex:
                 return False
             # The old pipeline is not closed: requests still running on it finish on it; its
             # files stay readable (open handles) even after garbage collection deletes them.
+            # Its selector (and the sentence ranker read at start-up) serves the new version.
             self.pipeline = Pipeline.over(
-                index, self.embedder, self.settings, self.generator, self.reranker
+                index,
+                self.embedder,
+                self.settings,
+                self.generator,
+                self.reranker,
+                selector=self.pipeline.selector,
             )
             self.last_error = None
             logger.info("now serving index version %s", name)

@@ -84,14 +84,17 @@ class Pipeline:
         settings: Settings,
         generator: Generator | None = None,
         reranker: Reranker | None = None,
+        selector: AnswerSelector | None = None,
     ) -> Pipeline:
-        """The pipeline over an opened index, with the selector the settings describe."""
-        selector = SentenceSelector(
-            embedder,
-            passages=settings.answer_passages,
-            threshold=settings.abstain_threshold,
-            ranker=load_ranker(settings.sentence_ranker),
-        )
+        """The pipeline over an opened index, with ``selector`` (it holds no index state, so a
+        new version reuses the served one's) or the one the settings describe."""
+        if selector is None:
+            selector = SentenceSelector(
+                embedder,
+                passages=settings.answer_passages,
+                threshold=settings.abstain_threshold,
+                ranker=load_ranker(settings.sentence_ranker),
+            )
         return cls(index, embedder, selector, settings, generator, reranker)
 
     def search(
