@@ -188,6 +188,7 @@ def run_news(
                 relevant_citation=first is not None and relevant.get(first, 0) > 0,
                 extra={
                     "cited_article": first,
+                    "citations": len(answer.citations),
                     "answer": answer.text,
                     "generator": result.generator,
                     "unsupported": len(result.unsupported),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,12 @@ logger = logging.getLogger(__name__)
 
 #: Thresholds the calibration sweep tries: 0.00, 0.01, ..., 0.80.
 THRESHOLDS = tuple(round(i / 100, 2) for i in range(81))
+MARKER = re.compile(r"\[\d+\]")
+
+
+def _words(text: str | None) -> int:
+    """Words of an answer, its ``[n]`` markers not counted."""
+    return len(MARKER.sub(" ", text or "").split())
 
 
 def _mean(values: Sequence[float | bool]) -> float | None:
@@ -84,6 +91,9 @@ def news_metrics(predictions: Sequence[Prediction]) -> dict[str, Any]:
         ),
         "abstain_rate": _mean([not p.answered for p in predictions]),
         "short_answer_rate": _mean([p.short_answer is not None for p in predictions]),
+        # How much an answered question gives to read: containment grows with it.
+        "citations_per_answer": _mean([p.extra.get("citations", 0) for p in answered]),
+        "words_per_answer": _mean([_words(p.extra.get("answer")) for p in answered]),
         # Share of the answers whose text a generator wrote (verified), not the extractive one.
         "generated_rate": _mean([p.extra.get("generator", "none") != "none" for p in answered]),
     }

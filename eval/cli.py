@@ -269,13 +269,21 @@ def train_selector(
     regularisation: Annotated[
         float, typer.Option("--c", min=1e-6, help="inverse regularisation of the logistic model")
     ] = 1.0,
+    examples: Annotated[
+        Path | None,
+        typer.Option(
+            "--examples",
+            help="folder for the collected examples (<news folder name>.npz): read when there, "
+            "else collected and written, so a re-fit skips retrieval",
+        ),
+    ] = None,
 ) -> None:
     """Fit the sentence ranker end to end on news questions with known answers (never on a set
     you report on)."""
     from eval.train_cli import train_selector as run_training
 
     try:
-        lines, path = run_training(list(news or []), index, limit, out, regularisation)
+        lines, path = run_training(list(news or []), index, limit, out, regularisation, examples)
     except CitedError as exc:
         raise _fail(str(exc)) from exc
     typer.echo("\n".join(lines))

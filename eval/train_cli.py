@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import numpy as np
 from eval.answers_cli import git_commit
 from eval.beir import EvalError, load_dataset
 from eval.run import default_index_dir, prepare_index
+from eval.train_examples import load_examples, save_examples
 from eval.train_selector import (
     REGULARISATION,
     Example,
@@ -62,11 +65,37 @@ def _news(
         "kind": "news",
         "path": str(folder.resolve()),
         "questions": len(queries),
+        "limit": limit,
         "index": str(index_dir),
         "index_version": info.version,
         "mode": settings.mode,
         "reranker": settings.reranker,
     }
+    return examples, source
+
+
+def _collected(
+    folder: Path,
+    index: Path | None,
+    limit: int | None,
+    examples_dir: Path | None,
+    settings: Settings,
+    models: Callable[[], tuple[Embedder, Reranker | None]],
+) -> tuple[list[Example], dict[str, Any]]:
+    """The examples of one source: read from ``examples_dir`` when collected before, else
+    retrieved end to end (and saved there)."""
+    cached = None if examples_dir is None else examples_dir / f"{folder.name}.npz"
+    if cached is not None and cached.is_file():
+        examples, source = load_examples(cached)
+        if source.get("limit") != limit:
+            raise EvalError(
+                f"{cached} was collected with --limit {source.get('limit')}, not {limit}: "
+                "name another --examples folder"
+            )
+        return examples, {**source, "examples_file": str(cached)}
+    examples, source = _news(folder, index, limit, settings, *models())
+    if cached is not None:
+        save_examples(cached, examples, source)
     return examples, source
 
 
@@ -80,6 +109,7 @@ def train_selector(
     limit: int | None,
     out: Path,
     regularisation: float = REGULARISATION,
+    examples_dir: Path | None = None,
 ) -> tuple[list[str], Path]:
     """Collect examples, cross-validate, fit on all of them and write ``out``; returns a report."""
     if not news:
@@ -87,13 +117,16 @@ def train_selector(
     if index is not None and len(news) > 1:
         raise EvalError(f"--index names one index but {len(news)} --news folders were given")
     settings = Settings()
-    embedder = load_embedder(settings)
-    reranker = load_reranker(settings)
+
+    @functools.cache
+    def models() -> tuple[Embedder, Reranker | None]:
+        return load_embedder(settings), load_reranker(settings)
+
     examples: list[Example] = []
     sources: list[dict[str, Any]] = []
     per_source: list[tuple[str, list[Example]]] = []
     for folder in news:
-        found, source = _news(folder, index, limit, settings, embedder, reranker)
+        found, source = _collected(folder, index, limit, examples_dir, settings, models)
         examples += found
         sources.append(source)
         per_source.append((folder.name, found))

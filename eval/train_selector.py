@@ -138,21 +138,34 @@ def fold_of(group: str, folds: int = FOLDS) -> int:
     return zlib.crc32(group.encode("utf-8")) % folds
 
 
+def out_of_fold(
+    examples: Sequence[Example], folds: int = FOLDS, regularisation: float = REGULARISATION
+) -> dict[str, np.ndarray]:
+    """Per question id with candidates: the ranker's scores from a model fitted on the other
+    folds (questions of one group, the quiz week, share a fold)."""
+    scores: dict[str, np.ndarray] = {}
+    for fold in range(folds):
+        train = [e for e in examples if fold_of(e.group, folds) != fold]
+        test = [e for e in examples if fold_of(e.group, folds) == fold and len(e.labels)]
+        if not test or not any(e.informative for e in train):
+            continue
+        ranker = fit(train, regularisation)
+        for e in test:
+            scores[e.id] = ranker.scores(e.rows)
+    return scores
+
+
 def cross_validate(
     examples: Sequence[Example], folds: int = FOLDS, regularisation: float = REGULARISATION
 ) -> dict[str, dict[str, bool]]:
     """Out of fold, per useful question id: does the top sentence hold the answer, by the
     linear score (``"linear"``) and by a ranker fitted on the other folds (``"ranker"``)?"""
+    scores = out_of_fold(examples, folds, regularisation)
     hits: dict[str, dict[str, bool]] = {"linear": {}, "ranker": {}}
-    for fold in range(folds):
-        train = [e for e in examples if fold_of(e.group, folds) != fold]
-        test = [e for e in examples if fold_of(e.group, folds) == fold and e.useful]
-        if not test or not any(e.informative for e in train):
-            continue
-        ranker = fit(train, regularisation)
-        for e in test:
+    for e in examples:
+        if e.useful and e.id in scores:
             hits["linear"][e.id] = bool(e.labels[int(np.argmax(e.linear))])
-            hits["ranker"][e.id] = bool(e.labels[int(np.argmax(ranker.scores(e.rows)))])
+            hits["ranker"][e.id] = bool(e.labels[int(np.argmax(scores[e.id]))])
     return hits
 
 

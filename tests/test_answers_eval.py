@@ -178,3 +178,23 @@ def test_news_answers_through_the_pipeline(tmp_path: Path, real_embedder: Embedd
     assert metrics["questions"] == 2 and metrics["abstain_rate"] == 0.0
     assert metrics["answer_containment"] == 1.0  # "lava", "Buffalo Bills"
     assert metrics["citation_relevant_rate"] == 1.0
+
+
+def test_news_metrics_count_what_an_answer_gives_to_read() -> None:
+    def news(id: str, answer: str | None, citations: int, hit: bool) -> Prediction:
+        return Prediction(
+            id=id, question="q?", answered=answer is not None, score=0.5, hit=hit,
+            short_answer=None, golds=("x",), relevant_citation=hit,
+            extra={"answer": answer, "citations": citations},
+        )  # fmt: skip
+
+    metrics = news_metrics(
+        [
+            news("1", "Lava reached the sea. [1] It erupted in 1991. [2]", 2, True),
+            news("2", "Quiet now. [1]", 1, False),
+            news("3", None, 0, False),
+        ]
+    )
+    assert metrics["answer_containment"] == 1 / 3 and metrics["abstain_rate"] == 1 / 3
+    assert metrics["citations_per_answer"] == 1.5  # (2 + 1) / 2 answered
+    assert metrics["words_per_answer"] == 5.0  # (8 + 2) / 2: the [n] markers are not words

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from eval.beir import EvalError
 from eval.cli import app
+from eval.train_examples import load_examples, save_examples
 from eval.train_selector import Example, cross_validate, fit, top1
 from indexer.embedders.base import Embedder
 from service.answering.features import FEATURES, Scores, focus, sentence_features
@@ -192,6 +194,29 @@ def test_fit_learns_what_holds_the_answer_out_of_fold() -> None:
     assert top1(_examples(1, 50), ranker) >= 0.95 and top1(_examples(1, 50), None) == 0.0
 
 
+def test_collected_examples_round_trip(tmp_path: Path) -> None:
+    examples = _examples(2, 5)
+    path = tmp_path / "news.npz"
+    save_examples(path, examples, {"questions": 5, "limit": None})
+    loaded, source = load_examples(path)
+    assert source == {"questions": 5, "limit": None}
+    assert [(e.id, e.group) for e in loaded] == [(e.id, e.group) for e in examples]
+    for a, b in zip(loaded, examples, strict=True):
+        assert np.array_equal(a.rows, b.rows) and np.array_equal(a.labels, b.labels)
+        assert np.array_equal(a.linear, b.linear)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps({**meta, "features": ["similarity", "colour"]}))
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)
+    with pytest.raises(EvalError, match=r"collected for features \['similarity', 'colour'\]"):
+        load_examples(path)
+    path.write_text("not numpy")
+    with pytest.raises(EvalError, match="unreadable"):
+        load_examples(path)
+
+
 @pytest.mark.slow
 def test_train_selector_cli_records_its_data_and_eval_flags_it(
     tmp_path: Path, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
@@ -206,8 +231,9 @@ def test_train_selector_cli_records_its_data_and_eval_flags_it(
     data = write_beir(tmp_path / "tiny")
     model = tmp_path / "ranker.json"
     runner = CliRunner()
-    args = ["train-selector", "--news", str(data), "--index", str(tmp_path / "index")]
-    result = runner.invoke(app, [*args, "--out", str(model)])
+    args = ["train-selector", "--news", str(data), "--examples", str(tmp_path / "examples")]
+    index = ["--index", str(tmp_path / "index")]
+    result = runner.invoke(app, [*args, *index, "--out", str(model)])
     assert result.exit_code == 0, result.output
     assert "| tiny | 2 | 2 |" in result.output  # two questions with answers, both useful
     ranker = load_ranker(str(model))
@@ -215,6 +241,18 @@ def test_train_selector_cli_records_its_data_and_eval_flags_it(
     (source,) = ranker.record["sources"]
     assert source["path"] == str(data.resolve()) and source["questions"] == 2
     assert ranker.record["useful"] == 2
+    assert (tmp_path / "examples" / "tiny.npz").is_file()
+    # A re-fit reads the collected examples: no index is opened (this one does not exist).
+    refit = tmp_path / "refit.json"
+    missing = ["--index", str(tmp_path / "absent")]
+    result = runner.invoke(app, [*args, *missing, "--out", str(refit)])
+    assert result.exit_code == 0, result.output
+    again = load_ranker(str(refit))
+    assert again is not None and np.array_equal(again.coef, ranker.coef)
+    assert again.record["sources"][0]["examples_file"].endswith("tiny.npz")
+    assert not (tmp_path / "absent").exists()
+    result = runner.invoke(app, [*args, "--limit", "1", "--out", str(refit)])
+    assert result.exit_code == 2 and "collected with --limit None, not 1" in result.output
 
     monkeypatch.setenv("CITED_SENTENCE_RANKER", str(model))
     out = tmp_path / "answers"

@@ -32,6 +32,7 @@ AUSTIN_SENTENCE = (
     [
         ("When did Li become defence minister?", "date"),
         ("What year did the war end?", "date"),
+        ("How soon could the vaccines be available?", "date"),
         ("Who is China's new defence minister?", "person"),
         ("Whose idea was it?", "person"),
         ("How many goals did he score?", "number"),

@@ -56,7 +56,7 @@ _QUESTION_TYPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"\b(what|which) ({_NUMBER_NOUNS})\b", "number"),
         (r"\b(what|which)\b.*\b(cost|price|population|percentage|salary|budget|score)\b", "number"),
         (rf"\b(what|which|in what|in which) ({_DATE_NOUNS})\b", "date"),
-        (r"\bwhen\b", "date"),
+        (r"\bwhen\b|\bhow soon\b", "date"),
         (rf"\b(what|which) ({_PLACE_NOUNS})\b", "place"),
         (r"\bwhere\b", "place"),
         (r"\bwho(m|se)?\b", "person"),
