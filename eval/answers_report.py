@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -13,16 +12,16 @@ from typing import Any
 
 from eval.answers import Prediction
 from service.answering.short import question_type
+from service.generation.verify import MARKER
 
 logger = logging.getLogger(__name__)
 
 #: Thresholds the calibration sweep tries: 0.00, 0.01, ..., 0.80.
 THRESHOLDS = tuple(round(i / 100, 2) for i in range(81))
-MARKER = re.compile(r"\[\d+\]")
 
 
 def _words(text: str | None) -> int:
-    """Words of an answer, its ``[n]`` markers not counted."""
+    """Words of an answer, its ``[n]`` markers (as the verifier reads them) not counted."""
     return len(MARKER.sub(" ", text or "").split())
 
 

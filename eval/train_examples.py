@@ -1,10 +1,10 @@
 """Collected training examples on disk, so a re-fit need not retrieve every question again.
 
-``cited train selector --examples FILE`` writes the examples it collects to ``FILE`` (one
-``.npz``: the rows of every question end to end, their labels and linear scores, the feature
-names and the record of where they came from) and, when ``FILE`` exists, reads them from there
-instead of retrieving. A file collected for other features is refused with the names of both.
-"""
+``cited train selector --examples DIR`` writes the examples it collects from each ``--news``
+folder to ``DIR/<folder name>.npz`` (the rows of every question end to end, their labels and
+linear scores, the feature names and the record of where they came from) and, when that file
+exists, reads them from there instead of retrieving. A file collected for other features is
+refused with the names of both."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ FORMAT = "cited-train-examples/1"
 
 
 def save_examples(path: Path, examples: list[Example], source: dict[str, Any]) -> None:
-    """All examples of one source in one file (rows concatenated, ``offsets`` delimit them)."""
+    """All examples of one source (at least one) in one file (rows concatenated, ``offsets``
+    delimit them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sizes = [len(e.labels) for e in examples]
-    width = len(FEATURES)
     with path.open("wb") as handle:
         np.savez_compressed(
             handle,
@@ -36,9 +36,9 @@ def save_examples(path: Path, examples: list[Example], source: dict[str, Any]) -
             ids=np.array([e.id for e in examples]),
             groups=np.array([e.group for e in examples]),
             offsets=np.cumsum([0, *sizes]),
-            rows=np.concatenate([e.rows for e in examples]) if examples else np.zeros((0, width)),
-            labels=np.concatenate([e.labels for e in examples]) if examples else np.zeros(0, bool),
-            linear=np.concatenate([e.linear for e in examples]) if examples else np.zeros(0),
+            rows=np.concatenate([e.rows for e in examples]),
+            labels=np.concatenate([e.labels for e in examples]),
+            linear=np.concatenate([e.linear for e in examples]),
         )
     logger.info("wrote %d examples to %s", len(examples), path)
 
