@@ -21,13 +21,13 @@ from eval.answers_report import (
 from eval.beir import EvalError, load_dataset
 from eval.run import default_index_dir, prepare_index, select_queries
 from eval.squad import limited, load_squad, split_articles
+from indexer.second_stage import load_second_stage
 from indexer.settings import Settings
 from service.answering.ranker import SentenceRanker, load_ranker
 from service.answering.sentences import SelectorWeights
 from service.app import load_embedder
 from service.generation import load_generator
 from service.pipeline import Pipeline
-from service.rerank import load_reranker
 
 logger = logging.getLogger(__name__)
 
@@ -128,14 +128,14 @@ def answers(
         dataset = load_dataset(data, qrels=qrels)
         queries = select_queries(dataset, limit)
         index_dir = index or default_index_dir(dataset)
-        reranker = load_reranker(settings)
-        info = prepare_index(dataset, index_dir, embedder, settings, True, reranker)
+        second_stage = load_second_stage(settings)
+        info = prepare_index(dataset, index_dir, embedder, settings, True, second_stage)
         # The generator the settings select (CITED_GENERATOR), as the service would run it.
         pipeline = Pipeline.open(
             settings.model_copy(update={"index_dir": index_dir}),
             embedder,
             load_generator(settings),
-            reranker,
+            second_stage,
         )
         try:
             predictions = run_news(dataset, pipeline, queries)

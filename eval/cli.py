@@ -68,9 +68,9 @@ def run_retrieval(
     from eval.beir import load_dataset
     from eval.report import markdown, write_report
     from eval.run import resolve_configs, run_eval
+    from indexer.second_stage import load_second_stage
     from indexer.settings import Settings
     from service.app import load_embedder
-    from service.rerank import load_reranker
 
     if data is None:
         raise _fail("--data DIR is required (a BEIR folder with corpus.jsonl and queries.jsonl)")
@@ -85,7 +85,7 @@ def run_retrieval(
             index_dir=index,
             settings=settings,
             limit=limit,
-            reranker=load_reranker(settings),
+            second_stage=load_second_stage(settings),
         )
         folder = write_report(result, out)
     except CitedError as exc:
@@ -144,10 +144,10 @@ def tune_fusion_command(
     from eval.beir import load_dataset
     from eval.run import default_index_dir, prepare_index
     from eval.tune import settings_line, tune_fusion
+    from indexer.second_stage import load_second_stage
     from indexer.settings import Settings
     from service.app import load_embedder
     from service.pipeline import Pipeline
-    from service.rerank import load_reranker
 
     if data is None or qrels is None:
         raise _fail("--data DIR and --qrels FILE (a training split, never the reported one)")
@@ -155,11 +155,13 @@ def tune_fusion_command(
         settings = Settings()
         dataset = load_dataset(data, qrels=qrels)
         embedder = load_embedder(settings)
-        reranker = load_reranker(settings) if rerank else None
+        second_stage = load_second_stage(settings) if rerank else None
         index_dir = index or default_index_dir(dataset)
-        prepare_index(dataset, index_dir, embedder, settings, True, reranker)
+        prepare_index(dataset, index_dir, embedder, settings, True, second_stage)
         pipeline = Pipeline.open(
-            settings.model_copy(update={"index_dir": index_dir}), embedder, reranker=reranker
+            settings.model_copy(update={"index_dir": index_dir}),
+            embedder,
+            second_stage=second_stage,
         )
         points = tune_fusion(dataset, pipeline, limit=limit, rerank=rerank)
     except CitedError as exc:

@@ -22,9 +22,9 @@ from eval.metrics import (
 )
 from indexer.build import build_with_settings
 from indexer.embedders.base import Embedder
+from indexer.second_stage import SecondStage
 from indexer.settings import Settings
 from service.pipeline import Pipeline
-from service.rerank.base import Reranker
 from service.retrieval import MODES
 
 logger = logging.getLogger(__name__)
@@ -100,9 +100,9 @@ def prepare_index(
     embedder: Embedder,
     settings: Settings,
     progress: bool,
-    reranker: Reranker | None = None,
+    second_stage: SecondStage | None = None,
 ) -> IndexInfo:
-    """Index the corpus into ``index_dir`` (with ``reranker``'s second-stage vectors when it
+    """Index the corpus into ``index_dir`` (with ``second_stage``'s second-stage vectors when it
     needs any), or reuse the current version when it is up to date."""
     report = build_with_settings(
         [dataset.corpus],
@@ -110,7 +110,7 @@ def prepare_index(
         embedder,
         settings,
         progress=progress,
-        second_stage=reranker.index_encoder if reranker is not None else None,
+        second_stage=second_stage,
     )
     if report.up_to_date:
         logger.info("reusing index %s (version %s)", index_dir, report.version)
@@ -175,16 +175,16 @@ def run_eval(
     settings: Settings | None = None,
     limit: int | None = None,
     progress: bool = True,
-    reranker: Reranker | None = None,
+    second_stage: SecondStage | None = None,
 ) -> EvalResult:
     """Evaluate every config over ``dataset`` with ``embedder`` (index built once, reused)."""
     base = settings or Settings()
     names = resolve_configs(configs, base.mode)
     queries = select_queries(dataset, limit)
     index_dir = index_dir or default_index_dir(dataset)
-    info = prepare_index(dataset, index_dir, embedder, base, progress, reranker)
+    info = prepare_index(dataset, index_dir, embedder, base, progress, second_stage)
     pipeline = Pipeline.open(
-        base.model_copy(update={"index_dir": index_dir}), embedder, reranker=reranker
+        base.model_copy(update={"index_dir": index_dir}), embedder, second_stage=second_stage
     )
     try:
         results = [

@@ -24,13 +24,12 @@ from eval.train_selector import (
     news_examples,
 )
 from indexer.embedders.base import Embedder
+from indexer.second_stage import SecondStage, load_second_stage
 from indexer.settings import Settings
 from service.answering.ranker import SentenceRanker
 from service.answering.sentences import SentenceSelector
 from service.app import load_embedder
 from service.pipeline import Pipeline
-from service.rerank import load_reranker
-from service.rerank.base import Reranker
 
 logger = logging.getLogger(__name__)
 
@@ -41,17 +40,17 @@ def _news(
     limit: int | None,
     settings: Settings,
     embedder: Embedder,
-    reranker: Reranker | None,
+    second_stage: SecondStage | None,
 ) -> tuple[list[Example], dict[str, Any]]:
     dataset = load_dataset(folder)
     queries = [q for q in dataset.queries if q.answers][:limit]
     if not queries:
         raise EvalError(f"no question in {dataset.queries_path} has answers to train on")
     index_dir = index or default_index_dir(dataset)
-    info = prepare_index(dataset, index_dir, embedder, settings, True, reranker)
+    info = prepare_index(dataset, index_dir, embedder, settings, True, second_stage)
     # Only retrieval is used: the candidates are the plain selector's, whatever ranker is set.
     serving = settings.model_copy(update={"index_dir": index_dir, "sentence_ranker": "none"})
-    pipeline = Pipeline.open(serving, embedder, None, reranker)
+    pipeline = Pipeline.open(serving, embedder, None, second_stage)
     try:
         examples = news_examples(
             dataset,
@@ -80,7 +79,7 @@ def _collected(
     limit: int | None,
     examples_dir: Path | None,
     settings: Settings,
-    models: Callable[[], tuple[Embedder, Reranker | None]],
+    models: Callable[[], tuple[Embedder, SecondStage | None]],
 ) -> tuple[list[Example], dict[str, Any]]:
     """The examples of one source: read from ``examples_dir`` when collected before, else
     retrieved end to end (and saved there)."""
@@ -119,8 +118,8 @@ def train_selector(
     settings = Settings()
 
     @functools.cache
-    def models() -> tuple[Embedder, Reranker | None]:
-        return load_embedder(settings), load_reranker(settings)
+    def models() -> tuple[Embedder, SecondStage | None]:
+        return load_embedder(settings), load_second_stage(settings)
 
     examples: list[Example] = []
     sources: list[dict[str, Any]] = []

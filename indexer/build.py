@@ -9,9 +9,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from indexer.embedders.base import Embedder, TextEncoder
-from indexer.leads import SecondStage
+from indexer.embedders.base import Embedder
 from indexer.readers import read_corpus
+from indexer.second_stage import SecondStage
 from indexer.settings import Settings
 from indexer.types import Article, Skipped
 from indexer.update import BuildReport, UpdateOptions, update_index
@@ -36,11 +36,12 @@ def read_articles(paths: list[Path], report: BuildReport | None = None) -> list[
 
 
 def options_from(
-    settings: Settings, progress: bool = True, second_stage: TextEncoder | None = None
+    settings: Settings, progress: bool = True, second_stage: SecondStage | None = None
 ) -> UpdateOptions:
-    """The update options ``settings`` describe; ``second_stage`` is the loaded second-stage
-    encoder (see :func:`indexer.embedders.load_second_stage`), None for an index without one."""
-    stage = SecondStage(second_stage, settings.rerank_lead_chars) if second_stage else None
+    """The update options ``settings`` describe; ``second_stage`` is the second stage
+    ``settings.reranker`` names (:func:`indexer.second_stage.load_second_stage`), whose
+    :attr:`~indexer.second_stage.SecondStage.stored` vectors the index holds; None: none."""
+    stage = second_stage.stored if second_stage is not None else None
     return UpdateOptions(
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap,
@@ -63,7 +64,7 @@ def build_with_settings(
     force: bool = False,
     prune: bool = True,
     progress: bool = True,
-    second_stage: TextEncoder | None = None,
+    second_stage: SecondStage | None = None,
 ) -> BuildReport:
     """Index the articles under ``paths`` with the chunking and version policy of ``settings``;
     with ``prune`` (the default) the index then holds exactly these articles."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from indexer.embedders.base import Embedder, TextEncoder
+from indexer.embedders.base import Embedder
 from indexer.errors import CitedError
 from indexer.settings import Settings
+
+if TYPE_CHECKING:
+    from indexer.second_stage import SecondStage
 
 app = typer.Typer(add_completion=False, help="Index articles for cited.")
 
@@ -24,8 +27,8 @@ def _fail(exc: CitedError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def load_second_stage(settings: Settings) -> TextEncoder | None:
-    from indexer.embedders import load_second_stage as load_configured
+def load_second_stage(settings: Settings) -> SecondStage | None:
+    from indexer.second_stage import load_second_stage as load_configured
 
     return load_configured(settings)
 

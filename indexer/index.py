@@ -48,7 +48,7 @@ class Index:
         self.store = store
         self.vectors = vectors
         self.lexical = lexical
-        self._rerank_arrays: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._second_stage_arrays: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
     def version(self) -> str:
@@ -91,19 +91,21 @@ class Index:
 
     @property
     def has_second_stage(self) -> bool:
-        return self.manifest.rerank is not None
+        return self.manifest.second_stage is not None
 
-    def rerank_vectors(self, ids: list[int]) -> np.ndarray:
+    def second_stage_vectors(self, ids: list[int]) -> np.ndarray:
         """Second-stage vectors of chunks ``ids`` (their articles' leads), in that order."""
-        info = self.manifest.rerank
-        if info is None:
+        record = self.manifest.second_stage
+        if record is None:
             raise IndexMismatchError(
                 f"index version {self.version} has no second-stage vectors: rebuild it with "
                 "CITED_RERANKER set (`cited index --force PATH...`)"
             )
-        if self._rerank_arrays is None:
-            self._rerank_arrays = [(s.ids, s.rerank_vectors()) for s in self.store.segments]
-        return rows_by_id(self._rerank_arrays, ids, info.dim)
+        if self._second_stage_arrays is None:
+            self._second_stage_arrays = [
+                (s.ids, s.second_stage_vectors()) for s in self.store.segments
+            ]
+        return rows_by_id(self._second_stage_arrays, ids, record.dim)
 
     def article(self, article_id: str) -> Article:
         return self.store.article(article_id)
@@ -135,12 +137,12 @@ def open_version(folder: Path, *, verify: bool = True) -> Index:
     except (OSError, ValueError) as exc:
         raise IndexIntegrityError(f"{folder / DELETIONS_FILE}: not readable ({exc})") from exc
     dim = manifest.model.dim
-    rerank_dim = manifest.rerank.dim if manifest.rerank is not None else None
+    second_dim = manifest.second_stage.dim if manifest.second_stage is not None else None
     segments: list[Segment] = []
     try:
         for info in manifest.segments:
             segment = Segment(
-                folder / SEGMENTS / info.name, dim, deletions.get(info.name, ()), rerank_dim
+                folder / SEGMENTS / info.name, dim, deletions.get(info.name, ()), second_dim
             )
             segments.append(segment)
             rows = segment.store.counts()

@@ -6,9 +6,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from indexer.errors import IndexIntegrityError, IndexMismatchError
+from indexer.second_stage.record import SecondStageRecord
 
 FORMAT = "cited-index"
 #: 2: segments with deletions (1 was one store and one FAISS file per version).
@@ -31,15 +32,6 @@ class ChunkingInfo(BaseModel):
     sentence_splitter: str = "nltk-punkt"
 
 
-class RerankInfo(BaseModel):
-    """The second stage's stored vectors: one per chunk, of its article's lead passage."""
-
-    model: str
-    dim: int
-    passage: str = "lead"
-    lead_chars: int
-
-
 class SegmentInfo(BaseModel):
     """A segment of the version: its folder name, rows written, articles deleted since."""
 
@@ -57,6 +49,11 @@ class FileInfo(BaseModel):
 
 
 class Manifest(BaseModel):
+    # ``second_stage`` is written under its old JSON key ``rerank`` (indexes carry it).
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
     version: str
@@ -66,7 +63,11 @@ class Manifest(BaseModel):
     vector_index: str
     lexical_index: str
     #: The second stage (``hybrid+rerank``); None when the index was built without one.
-    rerank: RerankInfo | None = None
+    second_stage: SecondStageRecord | None = Field(
+        default=None,
+        validation_alias=AliasChoices("rerank", "second_stage"),
+        serialization_alias="rerank",
+    )
     #: Live articles and chunks (deleted ones not counted).
     counts: dict[str, int]
     segments: list[SegmentInfo]

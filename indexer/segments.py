@@ -39,14 +39,15 @@ VECTORS_FILE = "vectors.npy"
 #: Written only for segments large enough that exact search would be slow (see
 #: :func:`indexer.vectors.faiss_ann.choose_vector_index`).
 ANN_FILE = "ann.faiss"
-#: Second-stage vectors, one row per chunk (see :mod:`indexer.leads`).
-RERANK_FILE = "rerank.npy"
+#: Second-stage vectors, one row per chunk (see :mod:`indexer.second_stage.leads`); the file
+#: keeps the name old indexes have.
+SECOND_STAGE_FILE = "rerank.npy"
 FILES = (STORE_FILE, IDS_FILE, VECTORS_FILE)
 
 
 def segment_files(folder: Path) -> list[str]:
     """The files a segment holds: always :data:`FILES`, and its optional ones when present."""
-    return [*FILES, *(name for name in (ANN_FILE, RERANK_FILE) if (folder / name).is_file())]
+    return [*FILES, *(name for name in (ANN_FILE, SECOND_STAGE_FILE) if (folder / name).is_file())]
 
 
 def write_segment(
@@ -54,12 +55,12 @@ def write_segment(
     articles: Sequence[tuple[Article, str, list[Chunk]]],
     ids: np.ndarray,
     vectors: np.ndarray,
-    rerank: np.ndarray | None = None,
+    second_stage: np.ndarray | None = None,
 ) -> None:
     """Write a new segment: ``articles`` as (article, content sha256, chunks), the chunks taking
-    ``ids`` (increasing) in order, with their ``vectors`` (and second-stage ``rerank`` rows)."""
-    if rerank is not None and len(rerank) != len(ids):
-        raise ValueError(f"{len(ids)} ids and {len(rerank)} second-stage vectors")
+    ``ids`` (increasing) in order, with their ``vectors`` (and ``second_stage`` rows)."""
+    if second_stage is not None and len(second_stage) != len(ids):
+        raise ValueError(f"{len(ids)} ids and {len(second_stage)} second-stage vectors")
     if len(ids) != sum(len(chunks) for _, _, chunks in articles) or len(ids) != len(vectors):
         raise ValueError(
             f"{len(ids)} ids and {len(vectors)} vectors for "
@@ -72,18 +73,19 @@ def write_segment(
         store.add(article, sha, chunks, ids[position : position + len(chunks)].tolist())
         position += len(chunks)
     store.close()
-    _save_arrays(folder, ids, vectors, rerank)
+    _save_arrays(folder, ids, vectors, second_stage)
 
 
 def _save_arrays(
-    folder: Path, ids: np.ndarray, vectors: np.ndarray, rerank: np.ndarray | None = None
+    folder: Path, ids: np.ndarray, vectors: np.ndarray, second_stage: np.ndarray | None = None
 ) -> None:
     ids = np.asarray(ids, dtype=np.int64)
     vectors = np.asarray(vectors, dtype=np.float32)
     np.save(folder / IDS_FILE, ids, allow_pickle=False)
     np.save(folder / VECTORS_FILE, vectors, allow_pickle=False)
-    if rerank is not None:
-        np.save(folder / RERANK_FILE, np.asarray(rerank, dtype=np.float32), allow_pickle=False)
+    if second_stage is not None:
+        second = np.asarray(second_stage, dtype=np.float32)
+        np.save(folder / SECOND_STAGE_FILE, second, allow_pickle=False)
     if len(ids) and choose_vector_index(len(ids), vectors.shape[1]) == "ann":
         ann = FaissAnnIndex(vectors.shape[1])
         ann.add(ids, vectors)
@@ -105,7 +107,11 @@ class Segment:
     """One segment of a published version, opened for reading, with its deleted articles."""
 
     def __init__(
-        self, folder: Path, dim: int, deleted: Sequence[str] = (), rerank_dim: int | None = None
+        self,
+        folder: Path,
+        dim: int,
+        deleted: Sequence[str] = (),
+        second_stage_dim: int | None = None,
     ):
         self.folder = folder
         self.name = folder.name
@@ -120,9 +126,9 @@ class Segment:
             raise IndexIntegrityError(
                 f"{folder}: {len(self.ids)} chunk ids but vectors of shape {shape} (dim {dim})"
             )
-        self.rerank_dim = rerank_dim
-        if rerank_dim is not None:
-            self._check_rerank(rerank_dim)
+        self.second_stage_dim = second_stage_dim
+        if second_stage_dim is not None:
+            self._check_second_stage(second_stage_dim)
         if len(self.ids) > 1 and np.any(np.diff(self.ids) <= 0):
             raise IndexIntegrityError(f"{folder / IDS_FILE}: chunk ids are not increasing")
         dead = self.store.chunk_ids_of(self.deleted) if self.deleted else np.zeros(0, np.int64)
@@ -130,8 +136,8 @@ class Segment:
         self.live_ids = self.ids[self.live]
         self.dim = dim
 
-    def _check_rerank(self, dim: int) -> None:
-        path = self.folder / RERANK_FILE
+    def _check_second_stage(self, dim: int) -> None:
+        path = self.folder / SECOND_STAGE_FILE
         try:
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
         except (OSError, ValueError) as exc:
@@ -141,9 +147,9 @@ class Segment:
                 f"{path}: shape {shape}, expected ({len(self.ids)}, {dim}) (one row per chunk)"
             )
 
-    def rerank_vectors(self) -> np.ndarray:
+    def second_stage_vectors(self) -> np.ndarray:
         """The segment's second-stage vectors, memory-mapped (row i is chunk ``ids[i]``)."""
-        return np.load(self.folder / RERANK_FILE, mmap_mode="r", allow_pickle=False)
+        return np.load(self.folder / SECOND_STAGE_FILE, mmap_mode="r", allow_pickle=False)
 
     @property
     def has_ann(self) -> bool:
@@ -248,8 +254,8 @@ def merge_segments(segments: list[Segment], folder: Path) -> None:
     folder.mkdir(parents=True)
     StoreWriter(folder / STORE_FILE).close()
     conn = sqlite3.connect(folder / STORE_FILE)
-    ids_parts, vector_parts, rerank_parts = [], [], []
-    with_rerank = bool(segments) and all((s.folder / RERANK_FILE).is_file() for s in segments)
+    ids_parts, vector_parts, second_parts = [], [], []
+    with_second = bool(segments) and all((s.folder / SECOND_STAGE_FILE).is_file() for s in segments)
     for number, segment in enumerate(segments):
         alias = f"s{number}"
         conn.execute(f"ATTACH DATABASE ? AS {alias}", (f"file:{segment.store.path}?mode=ro",))
@@ -264,13 +270,15 @@ def merge_segments(segments: list[Segment], folder: Path) -> None:
         conn.execute(f"DETACH DATABASE {alias}")
         ids_parts.append(segment.live_ids)
         vector_parts.append(segment.live_vectors())
-        if with_rerank:
-            rerank_parts.append(np.asarray(segment.rerank_vectors()[segment.live], np.float32))
+        if with_second:
+            second_parts.append(
+                np.asarray(segment.second_stage_vectors()[segment.live], np.float32)
+            )
     conn.execute("PRAGMA journal_mode=DELETE")
     conn.close()
     dim = vector_parts[0].shape[1] if vector_parts else 0
     ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64)
     vectors = np.vstack(vector_parts) if vector_parts else np.zeros((0, dim), np.float32)
-    rerank = np.vstack(rerank_parts) if with_rerank else None
-    _save_arrays(folder, ids, vectors, rerank)
+    second_stage = np.vstack(second_parts) if with_second else None
+    _save_arrays(folder, ids, vectors, second_stage)
     logger.info("merged %d segments into %s (%d chunks)", len(segments), folder.name, len(ids))

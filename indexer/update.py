@@ -25,7 +25,6 @@ from indexer.chunking import Chunker, ChunkingSettings, default_max_tokens
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders.base import Embedder
 from indexer.errors import CitedError, IndexIntegrityError
-from indexer.leads import SecondStage
 from indexer.lexical.bm25 import BM25Index
 from indexer.manifest import (
     ChunkingInfo,
@@ -37,6 +36,7 @@ from indexer.manifest import (
     read_manifest,
     verify_files,
 )
+from indexer.second_stage.leads import StoredLeads
 from indexer.segments import (
     SEGMENTS,
     Segment,
@@ -65,8 +65,6 @@ LEXICAL_DIR = "bm25"
 DELETIONS_FILE = "deletions.json"
 CACHE_FILE = Path("cache") / "embeddings.sqlite"
 EMBED_BATCH = 256
-#: Leads per second-stage call (each is written to the cache after its call).
-SECOND_STAGE_BATCH = 32
 
 
 @dataclass
@@ -107,7 +105,7 @@ class UpdateOptions:
     #: The embedding cache file; default ``<index>/cache/embeddings.sqlite``.
     cache_path: Path | None = None
     #: Store second-stage vectors (article leads) for ``hybrid+rerank``; None: no second stage.
-    second_stage: SecondStage | None = None
+    second_stage: StoredLeads | None = None
 
 
 def content_sha256(article: Article) -> str:
@@ -170,9 +168,9 @@ def _open_base(index_dir: Path, dim: int, fallback: bool) -> _Base | None:
         else:
             raise
     deletions = json.loads((folder / DELETIONS_FILE).read_text(encoding="utf-8"))
-    rerank_dim = manifest.rerank.dim if manifest.rerank is not None else None
+    second_dim = manifest.second_stage.dim if manifest.second_stage is not None else None
     segments = [
-        Segment(folder / SEGMENTS / s.name, dim, deletions.get(s.name, ()), rerank_dim)
+        Segment(folder / SEGMENTS / s.name, dim, deletions.get(s.name, ()), second_dim)
         for s in manifest.segments
     ]
     return _Base(name, folder, manifest, segments)
@@ -230,14 +228,14 @@ def _update(
             raise
         logger.warning("no intact version: rebuilding from the given articles only (%s)", exc)
         base = None
-    rerank = options.second_stage.info() if options.second_stage is not None else None
-    rerank_dim = rerank.dim if rerank is not None else None
+    second = options.second_stage.record() if options.second_stage is not None else None
+    second_dim = second.dim if second is not None else None
     compatible = (
         base is not None
         and base.manifest.model.name == embedder.name
         and base.manifest.model.dim == embedder.dim
         and base.manifest.chunking == info
-        and base.manifest.rerank == rerank
+        and base.manifest.second_stage == second
     )
     incoming = {a.id: a for a in articles}  # the last copy of an id wins
     kept: list[Segment] = base.segments if base is not None and compatible else []
@@ -295,7 +293,7 @@ def _update(
             continue
         link_segment(segment.folder, building / SEGMENTS / segment.name)
         deletions[segment.name] = dead
-        segments.append(Segment(building / SEGMENTS / segment.name, embedder.dim, dead, rerank_dim))
+        segments.append(Segment(building / SEGMENTS / segment.name, embedder.dim, dead, second_dim))
 
     if changed:
         new_name = f"s{number:06d}"
@@ -310,7 +308,7 @@ def _update(
             options,
             report,
         )
-        segments.append(Segment(building / SEGMENTS / new_name, embedder.dim, (), rerank_dim))
+        segments.append(Segment(building / SEGMENTS / new_name, embedder.dim, (), second_dim))
 
     rows = sum(len(s.ids) for s in segments)
     dead_rows = rows - sum(len(s.live_ids) for s in segments)
@@ -323,7 +321,7 @@ def _update(
             for file in segment_files(old):
                 (old / file).unlink()
             old.rmdir()
-        segments, deletions = [Segment(merged, embedder.dim, (), rerank_dim)], {}
+        segments, deletions = [Segment(merged, embedder.dim, (), second_dim)], {}
 
     store = SegmentedStore(segments)
     texts, ids = [], []
@@ -344,7 +342,7 @@ def _update(
         chunking=info,
         vector_index=_vector_index(segments),
         lexical_index=lexical.kind,
-        rerank=rerank,
+        second_stage=second,
         counts={"articles": article_count, "chunks": chunk_count},
         segments=[
             SegmentInfo(
@@ -402,38 +400,17 @@ def _write_new_segment(
             )
     finally:
         cache.close()
-    rerank = _second_stage_rows(rows, index_dir, options, report)
+    second: np.ndarray | None = None
+    if options.second_stage is not None:
+        second, report.leads_embedded = options.second_stage.encode(
+            [article for article, _, _ in rows],
+            [len(chunks) for _, _, chunks in rows],
+            options.cache_path or index_dir / CACHE_FILE,
+            options.progress,
+        )
     report.embed_seconds = time.perf_counter() - embed_started
-    write_segment(folder, rows, ids, vectors, rerank)
+    write_segment(folder, rows, ids, vectors, second)
     return next_id + len(texts)
-
-
-def _second_stage_rows(
-    rows: list[tuple[Article, str, list[Chunk]]],
-    index_dir: Path,
-    options: UpdateOptions,
-    report: BuildReport,
-) -> np.ndarray | None:
-    """One second-stage vector per article (its lead), repeated for each of its chunks."""
-    stage = options.second_stage
-    if stage is None:
-        return None
-    leads = [stage.text(article) for article, _, _ in rows]
-    cache = EmbeddingCache(
-        options.cache_path or index_dir / CACHE_FILE, stage.encoder.name, stage.encoder.dim
-    )
-    try:
-        with tqdm(
-            total=len(leads), desc="second stage", unit=" leads", disable=not options.progress
-        ) as bar:
-            vectors, encoded = cache.embed(
-                leads, stage.encoder.embed_documents, SECOND_STAGE_BATCH, bar.update
-            )
-    finally:
-        cache.close()
-    report.leads_embedded = encoded
-    counts = [len(chunks) for _, _, chunks in rows]
-    return np.repeat(vectors, counts, axis=0) if rows else np.zeros((0, stage.encoder.dim))
 
 
 def _file_infos(

@@ -29,9 +29,9 @@ app.command()(verify)
 def _pipeline(settings: Settings) -> Pipeline:
     """Open the index first (fast, fails with a clear reason), then load the model."""
     from indexer.index import open_index
+    from indexer.second_stage import load_second_stage
     from service.app import load_embedder
     from service.generation import load_generator
-    from service.rerank import load_reranker
 
     index = open_index(settings.index_dir, verify=settings.verify_checksums)
     return Pipeline.over(
@@ -39,7 +39,7 @@ def _pipeline(settings: Settings) -> Pipeline:
         load_embedder(settings),
         settings,
         load_generator(settings),
-        load_reranker(settings),
+        load_second_stage(settings),
     )
 
 

@@ -20,13 +20,13 @@ from indexer.build import options_from
 from indexer.embedders.base import Embedder
 from indexer.errors import CitedError
 from indexer.index import open_version
+from indexer.second_stage import SecondStage
 from indexer.settings import Settings
 from indexer.types import Article
 from indexer.update import BuildReport, update_index
 from indexer.versions import current_version, version_number
 from service.generation.base import Generator
 from service.pipeline import Pipeline
-from service.rerank.base import Reranker
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +39,13 @@ class LiveIndex:
         settings: Settings,
         embedder: Embedder,
         generator: Generator | None,
-        reranker: Reranker | None = None,
+        second_stage: SecondStage | None = None,
     ):
         self.settings = settings
         self.embedder = embedder
         self.generator = generator
-        self.reranker = reranker
-        self.pipeline = Pipeline.open(settings, embedder, generator, reranker)
+        self.second_stage = second_stage
+        self.pipeline = Pipeline.open(settings, embedder, generator, second_stage)
         self.last_error: str | None = None
         self._refused: str | None = None
         self._swap_lock = threading.Lock()
@@ -81,7 +81,7 @@ class LiveIndex:
                 self.embedder,
                 self.settings,
                 self.generator,
-                self.reranker,
+                self.second_stage,
                 selector=self.pipeline.selector,
             )
             self.last_error = None
@@ -99,7 +99,7 @@ class LiveIndex:
                 options=options_from(
                     self.settings,
                     progress=False,
-                    second_stage=self.reranker.index_encoder if self.reranker else None,
+                    second_stage=self.second_stage,
                 ),
             )
         self.refresh()

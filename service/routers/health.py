@@ -28,9 +28,9 @@ def describe(pipeline: Pipeline, live: LiveIndex) -> HealthResponse:
         mode=retriever.mode,
         modes=retriever.modes,
         second_stage=None
-        if retriever.rerank_unavailable or not retriever.reranker
-        else retriever.reranker.name,
-        second_stage_unavailable=retriever.rerank_unavailable,
+        if retriever.second_stage_unavailable or not retriever.second_stage
+        else retriever.second_stage.name,
+        second_stage_unavailable=retriever.second_stage_unavailable,
         sentence_ranker=_ranker(pipeline),
     )
 

