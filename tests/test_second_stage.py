@@ -8,10 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.errors import IndexIntegrityError
+from indexer.build import options_from
+from indexer.errors import IndexIntegrityError, ModelNotFoundError
 from indexer.index import Hit, Index, open_index
-from indexer.second_stage import StoredLeads, StoredVectorSecondStage, cut_at_word, lead_text
+from indexer.second_stage import (
+    SECOND_STAGES,
+    SecondStage,
+    StoredLeads,
+    StoredVectorSecondStage,
+    cut_at_word,
+    lead_text,
+    load_second_stage,
+)
 from indexer.segments import SECOND_STAGE_FILE, SEGMENTS
+from indexer.settings import Settings
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
 from service.retrieval import FusionSettings, Retriever, UnknownModeError, fuse
@@ -110,27 +120,27 @@ def test_a_damaged_rerank_file_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def reranked(tmp_path: Path) -> Index:
+def indexed(tmp_path: Path) -> Index:
     update_index(tmp_path, HashingEmbedder(), ARTICLES, options=options(KeywordEncoder(KEYWORDS)))
     return open_index(tmp_path)
 
 
-def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(reranked: Index) -> None:
+def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(indexed: Index) -> None:
     encoder = KeywordEncoder(KEYWORDS)
     fusion = FusionSettings(rrf_k=60, rerank_weight=2.0, rerank_depth=100)
     retriever = Retriever(
-        reranked, HashingEmbedder(), fusion=fusion, second_stage=StoredVectorSecondStage(encoder)
+        indexed, HashingEmbedder(), fusion=fusion, second_stage=StoredVectorSecondStage(encoder)
     )
     query = "wheat harvest"
     found = retriever.search(query, k=3, mode="hybrid+rerank")
     # The oracle, by hand: the two first-stage rankings, the fused list, its re-scoring by the
     # query's cosine with each chunk's lead vector, and the weighted fusion of all three.
     vector = HashingEmbedder().embed_query(query)
-    dense = reranked.dense(vector, 100)
-    lexical = reranked.bm25(query, 100)
+    dense = indexed.dense(vector, 100)
+    lexical = indexed.bm25(query, 100)
     first = fuse([(1.0, dense), (1.0, lexical)], 60)
     ids = [h.chunk_id for h in first]
-    scores = reranked.second_stage_vectors(ids) @ encoder.embed_query(query)
+    scores = indexed.second_stage_vectors(ids) @ encoder.embed_query(query)
     second = [Hit(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
     final = fuse([(1.0, dense), (1.0, lexical), (2.0, second)], 60)
     assert [p.chunk_id for p in found.passages] == [h.chunk_id for h in final[:3]]
@@ -138,10 +148,10 @@ def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(reranked: Index
     assert "rerank" in found.timings_ms and found.mode == "hybrid+rerank"
 
 
-def test_weight_zero_gives_the_hybrid_ranking(reranked: Index) -> None:
+def test_weight_zero_gives_the_hybrid_ranking(indexed: Index) -> None:
     fusion = FusionSettings(rerank_weight=0.0)
     second_stage = StoredVectorSecondStage(KeywordEncoder(KEYWORDS))
-    retriever = Retriever(reranked, HashingEmbedder(), fusion=fusion, second_stage=second_stage)
+    retriever = Retriever(indexed, HashingEmbedder(), fusion=fusion, second_stage=second_stage)
     for query in ("floods closed roads", "interest rates", "wheat"):
         hybrid = retriever.search(query, k=5, mode="hybrid").passages
         both = retriever.search(query, k=5, mode="hybrid+rerank").passages
@@ -166,7 +176,51 @@ def test_the_mode_is_refused_with_the_reason_when_it_cannot_run(tmp_path: Path) 
         without.search("wheat", 3, mode="hybrid+rerank")
 
 
-def test_vectors_of_another_second_stage_model_are_not_used(reranked: Index) -> None:
+def test_vectors_of_another_second_stage_model_are_not_used(indexed: Index) -> None:
     other = StoredVectorSecondStage(KeywordEncoder(KEYWORDS, name="test/other"))
-    reason = other.unavailable(reranked)
+    reason = other.unavailable(indexed)
     assert reason is not None and "'test/keywords'" in reason and "'test/other'" in reason
+
+
+class TextOverlap(SecondStage):
+    """A second stage that stores nothing and reads the candidates' texts (as a cross-encoder
+    would): the share of the query's words in each chunk."""
+
+    name = "test/overlap"
+
+    def scores(self, query: str, index: Index, chunk_ids: list[int]) -> np.ndarray:
+        words = set(query.lower().split())
+        chunks = index.chunks(chunk_ids)
+        return np.asarray(
+            [len(words & set(chunks[i].text.lower().split())) / len(words) for i in chunk_ids]
+        )
+
+
+def test_the_factory_loads_a_second_stage_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_second_stage(Settings(reranker=" None ")) is None
+    monkeypatch.setitem(SECOND_STAGES, "overlap", lambda settings: TextOverlap())
+    assert isinstance(load_second_stage(Settings(reranker="Overlap")), TextOverlap)
+    with pytest.raises(ModelNotFoundError, match="'no-such-stage' is not a second stage \\(none, "):
+        load_second_stage(Settings(reranker="no-such-stage"))
+
+
+def test_the_stored_vector_second_stage_takes_its_lead_size_from_the_settings() -> None:
+    settings = Settings(reranker="none", rerank_lead_chars=300)
+    stage = StoredVectorSecondStage(KeywordEncoder(KEYWORDS), settings.rerank_lead_chars)
+    stored = options_from(settings, progress=False, second_stage=stage).second_stage
+    assert stored is not None and stored.record().lead_chars == 300
+    assert options_from(settings, second_stage=TextOverlap()).second_stage is None
+
+
+def test_a_second_stage_that_stores_nothing_runs_on_an_index_without_vectors(
+    tmp_path: Path,
+) -> None:
+    stage = TextOverlap()
+    options = options_from(Settings(reranker="none"), progress=False, second_stage=stage)
+    update_index(tmp_path, HashingEmbedder(), ARTICLES, options=options)
+    index = open_index(tmp_path)
+    assert index.manifest.second_stage is None
+    retriever = Retriever(index, HashingEmbedder(), mode="hybrid+rerank", second_stage=stage)
+    assert retriever.mode == "hybrid+rerank"
+    found = retriever.search("wheat prices", 2)
+    assert found.passages[0].article_id == "a4"
