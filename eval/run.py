@@ -102,8 +102,8 @@ def prepare_index(
     progress: bool,
     second_stage: SecondStage | None = None,
 ) -> IndexInfo:
-    """Index the corpus into ``index_dir`` (with ``second_stage``'s second-stage vectors when it
-    needs any), or reuse the current version when it is up to date."""
+    """Index the corpus into ``index_dir`` (with the vectors ``second_stage`` stores, if any),
+    or reuse the current version when it is up to date."""
     report = build_with_settings(
         [dataset.corpus],
         index_dir,
