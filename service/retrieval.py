@@ -185,13 +185,9 @@ class Retriever:
         return Retrieval(query, vector, passages, mode, timings)
 
     def second_stage_ranking(self, query: str, hits: list[Hit]) -> list[Hit]:
-        """The second stage's ranking of the first ``rerank_depth`` fused hits (ties keep the
-        fused order: chunks of one article share their lead's score)."""
+        """The second stage's ranking of the first ``rerank_depth`` fused hits."""
         assert self.second_stage is not None
-        top = hits[: self.fusion.rerank_depth]
-        scores = self.second_stage.scores(query, self.index, [h.chunk_id for h in top])
-        order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
-        return [Hit(top[i].chunk_id, float(scores[i])) for i in order]
+        return self.second_stage.ranking(query, self.index, hits, self.fusion.rerank_depth)
 
     def passages(self, hits: list[Hit], k: int, vector: np.ndarray) -> list[Passage]:
         """The first ``k`` hits as passages, each normalised text once."""

@@ -10,6 +10,7 @@ computed, so a query costs one short encoding. A cross-encoder would store nothi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from indexer.second_stage.leads import StoredLeads
 
 if TYPE_CHECKING:
-    from indexer.index import Index
+    from indexer.index import Hit, Index
 
 
 class SecondStage(ABC):
@@ -42,3 +43,14 @@ class SecondStage(ABC):
     @abstractmethod
     def scores(self, query: str, index: Index, chunk_ids: list[int]) -> np.ndarray:
         """One float score per id of ``chunk_ids``, in their order."""
+
+    def ranking(self, query: str, index: Index, hits: Sequence[Hit], depth: int) -> list[Hit]:
+        """This second stage's ranking of the first ``depth`` of ``hits`` (ties keep their
+        order: chunks of one article share their lead's score); the retriever fuses it with
+        the first stage's rankings."""
+        from indexer.index import Hit  # not at the top: indexer.index imports this package
+
+        top = hits[:depth]
+        scores = self.scores(query, index, [h.chunk_id for h in top])
+        order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+        return [Hit(top[i].chunk_id, float(scores[i])) for i in order]
