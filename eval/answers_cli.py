@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from cited.config import Settings
 from eval.answers import run_news, run_squad
 from eval.answers_report import (
     MIN_ANSWERED,
@@ -21,7 +22,6 @@ from eval.answers_report import (
 from eval.beir import EvalError, load_dataset
 from eval.run import default_index_dir, prepare_index, select_queries
 from eval.squad import limited, load_squad, split_articles
-from indexer.settings import Settings
 from service.answering.ranker import SentenceRanker, load_ranker
 from service.answering.sentences import SelectorWeights
 from service.app import load_embedder
@@ -54,9 +54,9 @@ def _record(data: Path, settings: Settings, **more: Any) -> dict[str, Any]:
     return {
         "data": str(data),
         "commit": git_commit(),
-        "model": settings.model,
-        "abstain_threshold": settings.abstain_threshold,
-        "sentence_ranker": settings.sentence_ranker,
+        "model": settings.index.model,
+        "abstain_threshold": settings.answer.abstain_threshold,
+        "sentence_ranker": settings.answer.sentence_ranker,
         **more,
     }
 
@@ -99,9 +99,9 @@ def answers(
     """Evaluate answers on a SQuAD JSON file or a BEIR folder; returns (metrics, out folder)."""
     settings = Settings()
     if threshold is not None:
-        settings = settings.model_copy(update={"abstain_threshold": threshold})
+        settings = settings.replace(abstain_threshold=threshold)
     embedder = load_embedder(settings)
-    ranker = load_ranker(settings.sentence_ranker)
+    ranker = load_ranker(settings.answer.sentence_ranker)
     if data.is_file():
         squad = load_squad(data)
         paragraphs = limited(split_articles(squad, split), limit)
@@ -110,7 +110,7 @@ def answers(
         predictions = run_squad(
             paragraphs,
             embedder,
-            threshold=settings.abstain_threshold,
+            threshold=settings.answer.abstain_threshold,
             weights=chosen,
             ranker=ranker,
         )
@@ -132,7 +132,7 @@ def answers(
         info = prepare_index(dataset, index_dir, embedder, settings, True, reranker)
         # The generator the settings select (CITED_GENERATOR), as the service would run it.
         pipeline = Pipeline.open(
-            settings.model_copy(update={"index_dir": index_dir}),
+            settings.replace(index_dir=index_dir),
             embedder,
             load_generator(settings),
             reranker,
@@ -150,8 +150,8 @@ def answers(
             limit=limit,
             index=str(index_dir),
             index_version=info.version,
-            mode=settings.mode,
-            generator=settings.generator,
+            mode=settings.retrieval.mode,
+            generator=settings.generator.kind,
             ranker_trained_on_this=trained_on(ranker, data),
         )
     folder = write_report(out or default_out_dir(name), metrics, predictions, f"answers: {name}")
@@ -175,7 +175,7 @@ def calibrate(
         paragraphs,
         load_embedder(settings),
         threshold=-1.0,
-        ranker=load_ranker(settings.sentence_ranker),
+        ranker=load_ranker(settings.answer.sentence_ranker),
     )
     points = sweep(predictions)
     best = best_threshold(points, min_answered)

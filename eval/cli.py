@@ -65,10 +65,10 @@ def run_retrieval(
     limit: int | None,
     index: Path | None,
 ) -> None:
+    from cited.config import Settings
     from eval.beir import load_dataset
     from eval.report import markdown, write_report
     from eval.run import resolve_configs, run_eval
-    from indexer.settings import Settings
     from service.app import load_embedder
     from service.rerank import load_reranker
 
@@ -76,7 +76,7 @@ def run_retrieval(
         raise _fail("--data DIR is required (a BEIR folder with corpus.jsonl and queries.jsonl)")
     try:
         settings = Settings()
-        configs = resolve_configs(config, settings.mode)
+        configs = resolve_configs(config, settings.retrieval.mode)
         dataset = load_dataset(data, qrels=qrels, queries=queries)
         result = run_eval(
             dataset,
@@ -141,10 +141,10 @@ def tune_fusion_command(
     ] = False,
 ) -> None:
     """Fit the fusion weights (dense or second-stage weight, RRF k) on a TRAINING split."""
+    from cited.config import Settings
     from eval.beir import load_dataset
     from eval.run import default_index_dir, prepare_index
     from eval.tune import settings_line, tune_fusion
-    from indexer.settings import Settings
     from service.app import load_embedder
     from service.pipeline import Pipeline
     from service.rerank import load_reranker
@@ -158,9 +158,7 @@ def tune_fusion_command(
         reranker = load_reranker(settings) if rerank else None
         index_dir = index or default_index_dir(dataset)
         prepare_index(dataset, index_dir, embedder, settings, True, reranker)
-        pipeline = Pipeline.open(
-            settings.model_copy(update={"index_dir": index_dir}), embedder, reranker=reranker
-        )
+        pipeline = Pipeline.open(settings.replace(index_dir=index_dir), embedder, reranker=reranker)
         points = tune_fusion(dataset, pipeline, limit=limit, rerank=rerank)
     except CitedError as exc:
         raise _fail(str(exc)) from exc
@@ -301,9 +299,9 @@ def bench(
     prints the tables and writes bench.json, bench.md and bench.png."""
     import time
 
+    from cited.config import Settings
     from eval.bench import run_bench
     from eval.bench_report import tables
-    from indexer.settings import Settings
     from service.app import load_embedder
 
     settings = Settings()

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from cited.config import Settings
 from eval.answers_cli import git_commit
 from eval.beir import EvalError, load_dataset
 from eval.run import default_index_dir, prepare_index
@@ -24,7 +25,6 @@ from eval.train_selector import (
     news_examples,
 )
 from indexer.embedders.base import Embedder
-from indexer.settings import Settings
 from service.answering.ranker import SentenceRanker
 from service.answering.sentences import SentenceSelector
 from service.app import load_embedder
@@ -50,13 +50,13 @@ def _news(
     index_dir = index or default_index_dir(dataset)
     info = prepare_index(dataset, index_dir, embedder, settings, True, reranker)
     # Only retrieval is used: the candidates are the plain selector's, whatever ranker is set.
-    serving = settings.model_copy(update={"index_dir": index_dir, "sentence_ranker": "none"})
+    serving = settings.replace(index_dir=index_dir, sentence_ranker="none")
     pipeline = Pipeline.open(serving, embedder, None, reranker)
     try:
         examples = news_examples(
             dataset,
-            lambda question: pipeline.search(question, settings.answer_passages),
-            SentenceSelector(embedder, passages=settings.answer_passages),
+            lambda question: pipeline.search(question, settings.answer.answer_passages),
+            SentenceSelector(embedder, passages=settings.answer.answer_passages),
             queries,
         )
     finally:
@@ -68,8 +68,8 @@ def _news(
         "limit": limit,
         "index": str(index_dir),
         "index_version": info.version,
-        "mode": settings.mode,
-        "reranker": settings.reranker,
+        "mode": settings.retrieval.mode,
+        "reranker": settings.index.reranker,
     }
     return examples, source
 
@@ -154,8 +154,8 @@ def train_selector(
             "sources": sources,
             "commit": git_commit(),
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "model": settings.model,
-            "answer_passages": settings.answer_passages,
+            "model": settings.index.model,
+            "answer_passages": settings.answer.answer_passages,
             "regularisation": regularisation,
             "examples": len(examples),
             "useful": sum(e.useful for e in examples),

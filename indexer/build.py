@@ -9,10 +9,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from cited.config import Settings
 from indexer.embedders.base import Embedder, TextEncoder
 from indexer.leads import SecondStage
 from indexer.readers import read_corpus
-from indexer.settings import Settings
 from indexer.types import Article, Skipped
 from indexer.update import BuildReport, UpdateOptions, update_index
 
@@ -40,16 +40,16 @@ def options_from(
 ) -> UpdateOptions:
     """The update options ``settings`` describe; ``second_stage`` is the loaded second-stage
     encoder (see :func:`indexer.embedders.load_second_stage`), None for an index without one."""
-    stage = SecondStage(second_stage, settings.rerank_lead_chars) if second_stage else None
+    stage = SecondStage(second_stage, settings.index.rerank_lead_chars) if second_stage else None
     return UpdateOptions(
-        chunk_tokens=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap,
-        title_context=settings.title_context,
-        max_segments=settings.max_segments,
-        grace_s=settings.version_grace_s,
-        keep_versions=settings.keep_versions,
+        chunk_tokens=settings.index.chunk_tokens,
+        chunk_overlap=settings.index.chunk_overlap,
+        title_context=settings.index.title_context,
+        max_segments=settings.index.max_segments,
+        grace_s=settings.index.version_grace_s,
+        keep_versions=settings.index.keep_versions,
         progress=progress,
-        cache_path=settings.embed_cache,
+        cache_path=settings.index.embed_cache,
         second_stage=stage,
     )
 

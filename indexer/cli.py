@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from cited.config import Settings
 from indexer.embedders.base import Embedder, TextEncoder
 from indexer.errors import CitedError
-from indexer.settings import Settings
 
 app = typer.Typer(add_completion=False, help="Index articles for cited.")
 
@@ -56,11 +56,11 @@ def index(
     from indexer.build import build_with_settings
 
     settings = Settings()
-    target = index_dir or settings.index_dir
+    target = index_dir or settings.index.index_dir
     try:
         embedder = _embedder(settings)
         report = build_with_settings(
-            list(paths or settings.corpus),
+            list(paths or settings.index.corpus),
             target,
             embedder,
             settings,
@@ -101,7 +101,7 @@ def delete(
     from indexer.update import update_index
 
     settings = Settings()
-    target = index_dir or settings.index_dir
+    target = index_dir or settings.index.index_dir
     try:
         embedder = _embedder(settings)
         options = options_from(settings, second_stage=load_second_stage(settings))
@@ -130,7 +130,7 @@ def verify(
     from indexer.verify import verify_index
 
     settings = Settings()
-    target = index_dir or settings.index_dir
+    target = index_dir or settings.index.index_dir
     failed = False
     for name, problem, counts in verify_index(target, all_versions=all_versions):
         if problem is None:

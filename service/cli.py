@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from cited.config import Settings
 from indexer.cli import delete, index, verify
 from indexer.errors import CitedError
-from indexer.settings import Settings
 from service.pipeline import Pipeline
 from service.retrieval import UnknownModeError
 from service.schemas import MAX_K, RetrievalOptions
@@ -33,7 +33,7 @@ def _pipeline(settings: Settings) -> Pipeline:
     from service.generation import load_generator
     from service.rerank import load_reranker
 
-    index = open_index(settings.index_dir, verify=settings.verify_checksums)
+    index = open_index(settings.index.index_dir, verify=settings.index.verify_checksums)
     return Pipeline.over(
         index,
         load_embedder(settings),
@@ -178,10 +178,12 @@ def serve(
 
     settings = Settings()
     try:  # fail fast with a one-line reason instead of a traceback from the lifespan
-        open_index(settings.index_dir, verify=settings.verify_checksums).close()
+        open_index(settings.index.index_dir, verify=settings.index.verify_checksums).close()
     except CitedError as exc:
         raise _fail(exc) from exc
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    uvicorn.run(
+        create_app(settings), host=host or settings.serve.host, port=port or settings.serve.port
+    )
 
 
 @app.command(

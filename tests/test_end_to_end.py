@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from cited.config import Settings
 from indexer.embedders.base import Embedder, TextEncoder
-from indexer.settings import Settings
 from service.app import create_app
 from tests.conftest import ROOT, SEED, SEED_QUESTION
 from tests.web_support import serve

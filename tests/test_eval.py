@@ -265,9 +265,9 @@ def test_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_tune_fusion_grid(tmp_path: Path) -> None:
+    from cited.config import Settings
     from eval.tune import settings_line, tune_fusion
     from indexer.build import build_index
-    from indexer.settings import Settings
     from service.pipeline import Pipeline
 
     dataset = load_dataset(write_beir(tmp_path / "tiny"))
@@ -289,9 +289,9 @@ def test_tune_fusion_grid(tmp_path: Path) -> None:
 
 
 def test_tune_fusion_fits_the_second_stage_weight(tmp_path: Path) -> None:
+    from cited.config import Settings
     from eval.tune import settings_line, tune_fusion
     from indexer.build import build_with_settings
-    from indexer.settings import Settings
     from service.pipeline import Pipeline
     from service.rerank import StoredVectorReranker
     from tests.fakes import KeywordEncoder
@@ -300,7 +300,7 @@ def test_tune_fusion_fits_the_second_stage_weight(tmp_path: Path) -> None:
     embedder, encoder = HashingEmbedder(), KeywordEncoder(("wheat", "rates", "floods"))
     settings = Settings(index_dir=tmp_path / "index", reranker="none")
     build_with_settings(
-        [dataset.corpus], settings.index_dir, embedder, settings, progress=False,
+        [dataset.corpus], settings.index.index_dir, embedder, settings, progress=False,
         second_stage=encoder,
     )  # fmt: skip
     reranker = StoredVectorReranker(encoder)

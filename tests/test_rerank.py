@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cited.config import RetrievalSettings
 from indexer.errors import IndexIntegrityError
 from indexer.index import Hit, Index, open_index
 from indexer.leads import SecondStage, cut_at_word, lead_text
@@ -15,7 +16,7 @@ from indexer.segments import RERANK_FILE, SEGMENTS
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
 from service.rerank import StoredVectorReranker
-from service.retrieval import FusionSettings, Retriever, UnknownModeError, fuse
+from service.retrieval import Retriever, UnknownModeError, fuse
 from tests.fakes import HashingEmbedder, KeywordEncoder
 
 KEYWORDS = ("wheat", "rates", "floods")
@@ -118,7 +119,7 @@ def reranked(tmp_path: Path) -> Index:
 
 def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(reranked: Index) -> None:
     encoder = KeywordEncoder(KEYWORDS)
-    fusion = FusionSettings(rrf_k=60, rerank_weight=2.0, rerank_depth=100)
+    fusion = RetrievalSettings(rrf_k=60, rerank_weight=2.0, rerank_depth=100)
     retriever = Retriever(
         reranked, HashingEmbedder(), fusion=fusion, reranker=StoredVectorReranker(encoder)
     )
@@ -140,7 +141,7 @@ def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(reranked: Index
 
 
 def test_weight_zero_gives_the_hybrid_ranking(reranked: Index) -> None:
-    fusion = FusionSettings(rerank_weight=0.0)
+    fusion = RetrievalSettings(rerank_weight=0.0)
     reranker = StoredVectorReranker(KeywordEncoder(KEYWORDS))
     retriever = Retriever(reranked, HashingEmbedder(), fusion=fusion, reranker=reranker)
     for query in ("floods closed roads", "interest rates", "wheat"):

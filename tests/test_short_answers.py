@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from cited.config import Settings
 from indexer.embedders.base import Embedder
-from indexer.settings import Settings
 from service.answering.base import ShortAnswer
 from service.answering.short import question_type, short_span
 from service.app import create_app

@@ -23,11 +23,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cited.config import PACKAGED_MODEL
 from indexer.embedders.base import Embedder
 from indexer.embedders.sentence_transformer import resolve_model
 from indexer.errors import ModelNotFoundError
 from indexer.manifest import sha256_file
-from indexer.settings import PACKAGED_MODEL
 
 logger = logging.getLogger(__name__)
 

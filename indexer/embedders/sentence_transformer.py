@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cited.config import PACKAGED_MODEL
 from indexer.embedders.base import Embedder
 from indexer.errors import ModelNotFoundError
-from indexer.settings import PACKAGED_MODEL
 
 logger = logging.getLogger(__name__)
 
