@@ -206,6 +206,11 @@ class GeneratorSettings(Section):
     )
 
 
+def default_of(section: type[Section], name: str) -> Any:
+    """The default of ``section``'s field ``name`` (for signatures that take one setting)."""
+    return section.model_fields[name].get_default(call_default_factory=True)
+
+
 SECTIONS: dict[str, type[Section]] = {
     "index": IndexSettings,
     "retrieval": RetrievalSettings,

@@ -65,27 +65,26 @@ def run_retrieval(
     limit: int | None,
     index: Path | None,
 ) -> None:
-    from cited.config import Settings
+    from cited.compose import cli_parts
     from eval.beir import load_dataset
     from eval.report import markdown, write_report
     from eval.run import resolve_configs, run_eval
-    from service.app import load_embedder
-    from service.rerank import load_reranker
 
     if data is None:
         raise _fail("--data DIR is required (a BEIR folder with corpus.jsonl and queries.jsonl)")
     try:
-        settings = Settings()
+        parts = cli_parts()
+        settings = parts.settings
         configs = resolve_configs(config, settings.retrieval.mode)
         dataset = load_dataset(data, qrels=qrels, queries=queries)
         result = run_eval(
             dataset,
-            load_embedder(settings),
+            parts.embedder,
             configs=configs,
             index_dir=index,
             settings=settings,
             limit=limit,
-            reranker=load_reranker(settings),
+            reranker=parts.reranker,
         )
         folder = write_report(result, out)
     except CitedError as exc:
@@ -141,24 +140,21 @@ def tune_fusion_command(
     ] = False,
 ) -> None:
     """Fit the fusion weights (dense or second-stage weight, RRF k) on a TRAINING split."""
-    from cited.config import Settings
+    from cited.compose import cli_parts
     from eval.beir import load_dataset
     from eval.run import default_index_dir, prepare_index
     from eval.tune import settings_line, tune_fusion
-    from service.app import load_embedder
-    from service.pipeline import Pipeline
-    from service.rerank import load_reranker
 
     if data is None or qrels is None:
         raise _fail("--data DIR and --qrels FILE (a training split, never the reported one)")
     try:
-        settings = Settings()
+        parts = cli_parts()
         dataset = load_dataset(data, qrels=qrels)
-        embedder = load_embedder(settings)
-        reranker = load_reranker(settings) if rerank else None
+        if not rerank:
+            parts = parts.replace(reranker="none")
         index_dir = index or default_index_dir(dataset)
-        prepare_index(dataset, index_dir, embedder, settings, True, reranker)
-        pipeline = Pipeline.open(settings.replace(index_dir=index_dir), embedder, reranker=reranker)
+        prepare_index(dataset, index_dir, parts.embedder, parts.settings, True, parts.reranker)
+        pipeline = parts.pipeline(parts.open_index(index_dir), generator=False)
         points = tune_fusion(dataset, pipeline, limit=limit, rerank=rerank)
     except CitedError as exc:
         raise _fail(str(exc)) from exc
@@ -299,15 +295,14 @@ def bench(
     prints the tables and writes bench.json, bench.md and bench.png."""
     import time
 
-    from cited.config import Settings
+    from cited.compose import cli_parts
     from eval.bench import run_bench
     from eval.bench_report import tables
-    from service.app import load_embedder
 
-    settings = Settings()
+    parts = cli_parts()
     folder = out or Path(".cache/bench-out") / time.strftime("%Y%m%dT%H%M%S")
     try:
-        result = run_bench(settings, folder, quick, load_embedder(settings))
+        result = run_bench(parts.settings, folder, quick, parts.embedder)
     except CitedError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(tables(result))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from cited.compose import Parts, cli_parts
 from cited.config import Settings
 from eval.answers_cli import git_commit
 from eval.beir import EvalError, load_dataset
@@ -27,9 +27,7 @@ from eval.train_selector import (
 from indexer.embedders.base import Embedder
 from service.answering.ranker import SentenceRanker
 from service.answering.sentences import SentenceSelector
-from service.app import load_embedder
 from service.pipeline import Pipeline
-from service.rerank import load_reranker
 from service.rerank.base import Reranker
 
 logger = logging.getLogger(__name__)
@@ -110,17 +108,18 @@ def train_selector(
     out: Path,
     regularisation: float = REGULARISATION,
     examples_dir: Path | None = None,
+    parts: Parts | None = None,
 ) -> tuple[list[str], Path]:
     """Collect examples, cross-validate, fit on all of them and write ``out``; returns a report."""
     if not news:
         raise EvalError("nothing to train on: give --news DIR (questions with answers)")
     if index is not None and len(news) > 1:
         raise EvalError(f"--index names one index but {len(news)} --news folders were given")
-    settings = Settings()
+    built = parts or cli_parts()
+    settings = built.settings
 
-    @functools.cache
     def models() -> tuple[Embedder, Reranker | None]:
-        return load_embedder(settings), load_reranker(settings)
+        return built.embedder, built.reranker
 
     examples: list[Example] = []
     sources: list[dict[str, Any]] = []

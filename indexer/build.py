@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cited.config import Settings
+from cited.config import IndexSettings, Settings, default_of
 from indexer.embedders.base import Embedder, TextEncoder
 from indexer.leads import SecondStage
 from indexer.readers import read_corpus
@@ -76,9 +76,9 @@ def build_index(
     index_dir: Path,
     embedder: Embedder,
     *,
-    chunk_tokens: int | None = None,
-    chunk_overlap: int = 1,
-    title_context: bool = True,
+    chunk_tokens: int | None = default_of(IndexSettings, "chunk_tokens"),
+    chunk_overlap: int = default_of(IndexSettings, "chunk_overlap"),
+    title_context: bool = default_of(IndexSettings, "title_context"),
     force: bool = False,
     prune: bool = True,
     progress: bool = True,

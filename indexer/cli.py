@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cited.config import Settings
-from indexer.embedders.base import Embedder, TextEncoder
+from cited.compose import cli_parts
 from indexer.errors import CitedError
 
 app = typer.Typer(add_completion=False, help="Index articles for cited.")
@@ -22,18 +21,6 @@ IndexOption = Annotated[
 def _fail(exc: CitedError) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(2)
-
-
-def load_second_stage(settings: Settings) -> TextEncoder | None:
-    from indexer.embedders import load_second_stage as load_configured
-
-    return load_configured(settings)
-
-
-def _embedder(settings: Settings) -> Embedder:
-    from indexer.embedders import load_embedder  # heavy: torch or onnxruntime
-
-    return load_embedder(settings)
 
 
 def index(
@@ -55,10 +42,11 @@ def index(
     version, published atomically."""
     from indexer.build import build_with_settings
 
-    settings = Settings()
+    parts = cli_parts()
+    settings = parts.settings
     target = index_dir or settings.index.index_dir
     try:
-        embedder = _embedder(settings)
+        embedder = parts.embedder
         report = build_with_settings(
             list(paths or settings.index.corpus),
             target,
@@ -66,7 +54,7 @@ def index(
             settings,
             force=force,
             prune=prune,
-            second_stage=load_second_stage(settings),
+            second_stage=parts.second_stage,
         )
     except CitedError as exc:
         raise _fail(exc) from exc
@@ -100,11 +88,12 @@ def delete(
     from indexer.build import options_from
     from indexer.update import update_index
 
-    settings = Settings()
+    parts = cli_parts()
+    settings = parts.settings
     target = index_dir or settings.index.index_dir
     try:
-        embedder = _embedder(settings)
-        options = options_from(settings, second_stage=load_second_stage(settings))
+        embedder = parts.embedder
+        options = options_from(settings, second_stage=parts.second_stage)
         report = update_index(target, embedder, delete=ids, options=options)
     except CitedError as exc:
         raise _fail(exc) from exc
@@ -129,8 +118,7 @@ def verify(
     exit non-zero with the reason when anything is off."""
     from indexer.verify import verify_index
 
-    settings = Settings()
-    target = index_dir or settings.index.index_dir
+    target = index_dir or cli_parts().settings.index.index_dir
     failed = False
     for name, problem, counts in verify_index(target, all_versions=all_versions):
         if problem is None:

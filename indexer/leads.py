@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cited.config import IndexSettings, default_of
 from indexer.embedders.base import TextEncoder
 from indexer.manifest import RerankInfo
 from indexer.types import Article
 
 #: Characters of body text in a lead (about 250 word pieces of English).
-DEFAULT_LEAD_CHARS = 1000
+DEFAULT_LEAD_CHARS: int = default_of(IndexSettings, "rerank_lead_chars")
 
 
 def cut_at_word(text: str, max_chars: int) -> str:

