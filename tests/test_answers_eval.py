@@ -143,16 +143,14 @@ def test_threshold_sweep_balances_abstaining_and_answering() -> None:
 
 
 @pytest.mark.slow
-def test_answers_cli_on_squad(
-    tmp_path: Path, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import eval.answers_cli
+def test_answers_cli_on_squad(tmp_path: Path, real_embedder: Embedder) -> None:
+    from cited.compose import Parts
 
-    monkeypatch.setattr(eval.answers_cli, "load_embedder", lambda settings: real_embedder)
     path = tmp_path / "dev.json"
     path.write_text(json.dumps(SQUAD_V2))
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["answers", "--data", str(path), "--out", str(out)])
+    args = ["answers", "--data", str(path), "--out", str(out)]
+    result = CliRunner().invoke(app, args, obj=Parts(embedder=real_embedder))
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("sentence_accuracy", "exact_match", "f1", "noans_abstain_rate"):
