@@ -14,6 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import typer
+
 from cited.config import FLAT_NAMES, Settings
 
 if TYPE_CHECKING:
@@ -148,17 +150,11 @@ class Parts:
         )
 
 
-def cli_parts() -> Parts:
+def cli_parts(ctx: typer.Context) -> Parts:
     """The parts of the running command: those given to the command line's root context
     (``CliRunner().invoke(app, args, obj=Parts(...))`` in tests), else the configured ones,
-    built once per invocation."""
-    import click
-
-    context = click.get_current_context(silent=True)
-    root = context.find_root() if context is not None else None
-    if root is not None and isinstance(root.obj, Parts):
-        return root.obj
-    parts = Parts()
-    if root is not None:
-        root.obj = parts
-    return parts
+    built once per invocation and kept there."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Parts):
+        root.obj = Parts()
+    return root.obj

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from cited.compose import Parts, cli_parts
+from cited.compose import Parts
 from cited.config import Settings
 from eval.answers import run_news, run_squad
 from eval.answers_report import (
@@ -92,10 +92,10 @@ def answers(
     threshold: float | None,
     index: Path | None,
     weights: str | None = None,
-    parts: Parts | None = None,
+    *,
+    parts: Parts,
 ) -> tuple[dict[str, Any], Path]:
     """Evaluate answers on a SQuAD JSON file or a BEIR folder; returns (metrics, out folder)."""
-    parts = parts or cli_parts()
     if threshold is not None:
         parts = parts.replace(abstain_threshold=threshold)
     settings = parts.settings
@@ -157,10 +157,10 @@ def calibrate(
     limit: int | None,
     out: Path | None,
     min_answered: float | None = MIN_ANSWERED,
-    parts: Parts | None = None,
+    *,
+    parts: Parts,
 ) -> tuple[list[str], float, Path]:
     """Sweep the abstention threshold on a SQuAD v2.0 split; returns (table, best, folder)."""
-    parts = parts or cli_parts()
     settings = parts.settings
     squad = load_squad(data)
     if not squad.is_v2:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from cited.compose import Parts, cli_parts
+from cited.compose import Parts
 from cited.config import Settings
 from eval.answers_cli import git_commit
 from eval.beir import EvalError, load_dataset
@@ -108,14 +108,15 @@ def train_selector(
     out: Path,
     regularisation: float = REGULARISATION,
     examples_dir: Path | None = None,
-    parts: Parts | None = None,
+    *,
+    parts: Parts,
 ) -> tuple[list[str], Path]:
     """Collect examples, cross-validate, fit on all of them and write ``out``; returns a report."""
     if not news:
         raise EvalError("nothing to train on: give --news DIR (questions with answers)")
     if index is not None and len(news) > 1:
         raise EvalError(f"--index names one index but {len(news)} --news folders were given")
-    built = parts or cli_parts()
+    built = parts
     settings = built.settings
 
     def models() -> tuple[Embedder, Reranker | None]:

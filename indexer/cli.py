@@ -24,6 +24,7 @@ def _fail(exc: CitedError) -> typer.Exit:
 
 
 def index(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -42,7 +43,7 @@ def index(
     version, published atomically."""
     from indexer.build import build_with_settings
 
-    parts = cli_parts()
+    parts = cli_parts(ctx)
     settings = parts.settings
     target = index_dir or settings.index.index_dir
     try:
@@ -81,6 +82,7 @@ def index(
 
 
 def delete(
+    ctx: typer.Context,
     ids: Annotated[list[str], typer.Argument(help="ids of the articles to remove")],
     index_dir: IndexOption = None,
 ) -> None:
@@ -88,7 +90,7 @@ def delete(
     from indexer.build import options_from
     from indexer.update import update_index
 
-    parts = cli_parts()
+    parts = cli_parts(ctx)
     settings = parts.settings
     target = index_dir or settings.index.index_dir
     try:
@@ -109,6 +111,7 @@ def delete(
 
 
 def verify(
+    ctx: typer.Context,
     index_dir: IndexOption = None,
     all_versions: Annotated[
         bool, typer.Option("--all", help="check every kept version, not only the current one")
@@ -118,7 +121,7 @@ def verify(
     exit non-zero with the reason when anything is off."""
     from indexer.verify import verify_index
 
-    target = index_dir or cli_parts().settings.index.index_dir
+    target = index_dir or cli_parts(ctx).settings.index.index_dir
     failed = False
     for name, problem, counts in verify_index(target, all_versions=all_versions):
         if problem is None:

@@ -26,9 +26,9 @@ app.command()(delete)
 app.command()(verify)
 
 
-def _pipeline() -> Pipeline:
+def _pipeline(ctx: typer.Context) -> Pipeline:
     """Open the index first (fast, fails with a clear reason), then load the model."""
-    return cli_parts().pipeline()
+    return cli_parts(ctx).pipeline()
 
 
 def _snippet(text: str, limit: int) -> str:
@@ -75,6 +75,7 @@ def _options(
 
 @app.command()
 def search(
+    ctx: typer.Context,
     query: str,
     k: Annotated[int, typer.Option("-k", min=1, max=MAX_K, help="passages to show")] = 5,
     mode: ModeOption = None,
@@ -89,7 +90,7 @@ def search(
 
     options = _options(mode, since, until, source, author)
     try:
-        retrieval = _pipeline().search(query, k, options.mode, options.filters())
+        retrieval = _pipeline(ctx).search(query, k, options.mode, options.filters())
     except (CitedError, UnknownModeError) as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -111,6 +112,7 @@ def search(
 
 @app.command()
 def ask(
+    ctx: typer.Context,
     question: str,
     mode: ModeOption = None,
     since: FromOption = None,
@@ -124,7 +126,7 @@ def ask(
 
     options = _options(mode, since, until, source, author)
     try:
-        pipeline = _pipeline()
+        pipeline = _pipeline(ctx)
         result = pipeline.ask(question, None, options.mode, options.filters())
     except (CitedError, UnknownModeError) as exc:
         raise _fail(exc) from exc
@@ -155,6 +157,7 @@ def ask(
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="default CITED_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default CITED_PORT or 8000")] = None,
 ) -> None:
@@ -163,7 +166,7 @@ def serve(
 
     from service.app import create_app
 
-    parts = cli_parts()
+    parts = cli_parts(ctx)
     settings = parts.settings
     try:  # fail fast with a one-line reason instead of a traceback from the lifespan
         parts.open_index().close()
