@@ -15,6 +15,7 @@ from eval.cli import app
 from eval.train_examples import load_examples, save_examples
 from eval.train_selector import Example, cross_validate, fit, top1
 from indexer.embedders.base import Embedder
+from service.answering.candidates import candidates
 from service.answering.features import FEATURES, Scores, focus, sentence_features
 from service.answering.ranker import (
     PACKAGED,
@@ -22,7 +23,7 @@ from service.answering.ranker import (
     SentenceRanker,
     load_ranker,
 )
-from service.answering.sentences import SentenceSelector, candidates
+from service.answering.sentences import SentenceSelector
 from service.retrieval import Passage, Retrieval
 from tests.fakes import HashingEmbedder
 from tests.test_eval import write_beir
