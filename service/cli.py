@@ -14,7 +14,7 @@ from indexer.cli import delete, index, verify
 from indexer.errors import CitedError
 from service.pipeline import Pipeline
 from service.retrieval import UnknownModeError
-from service.schemas import MAX_K, RetrievalOptions
+from service.schemas import RetrievalOptions
 
 app = typer.Typer(
     add_completion=False,
@@ -77,7 +77,7 @@ def _options(
 def search(
     ctx: typer.Context,
     query: str,
-    k: Annotated[int, typer.Option("-k", min=1, max=MAX_K, help="passages to show")] = 5,
+    k: Annotated[int, typer.Option("-k", min=1, help="passages to show, 1..CITED_MAX_K (100)")] = 5,
     mode: ModeOption = None,
     since: FromOption = None,
     until: ToOption = None,
@@ -89,6 +89,9 @@ def search(
     from service.convert import passages_out
 
     options = _options(mode, since, until, source, author)
+    max_k = cli_parts(ctx).settings.retrieval.max_k
+    if k > max_k:
+        raise typer.BadParameter(f"{k} is over CITED_MAX_K; valid: 1..{max_k}", param_hint="-k")
     try:
         retrieval = _pipeline(ctx).search(query, k, options.mode, options.filters())
     except (CitedError, UnknownModeError) as exc:
