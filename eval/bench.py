@@ -84,9 +84,9 @@ def machine() -> dict[str, Any]:
 
 def _onnx(settings: Settings) -> Embedder | None:
     try:
-        from indexer.embedders import load_embedder
+        from cited.compose import Parts
 
-        return load_embedder(settings.replace(backend="onnx-int8"))
+        return Parts(settings.replace(backend="onnx-int8")).embedder
     except Exception as exc:  # the fast backend is optional: report why it is missing
         logger.warning("onnx-int8 backend unavailable, onnx_speedup not measured: %s", exc)
         return None

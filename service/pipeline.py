@@ -11,8 +11,6 @@ from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Index, open_index
 from service.answering.base import Answer, AnswerSelector
-from service.answering.ranker import load_ranker
-from service.answering.sentences import SentenceSelector
 from service.citations import verify_answer
 from service.generation.answer import GeneratedAnswer, generate_answer, stream_answer
 from service.generation.base import Generator
@@ -85,12 +83,9 @@ class Pipeline:
         """The pipeline over an opened index, with ``selector`` (it holds no index state, so a
         new version reuses the served one's) or the one the settings describe."""
         if selector is None:
-            selector = SentenceSelector(
-                embedder,
-                passages=settings.answer.answer_passages,
-                threshold=settings.answer.abstain_threshold,
-                ranker=load_ranker(settings.answer.sentence_ranker),
-            )
+            from cited.compose import Parts  # the one place parts are built from settings
+
+            selector = Parts(settings, embedder=embedder).selector
         return cls(index, embedder, selector, settings, generator, reranker)
 
     def search(
