@@ -109,3 +109,36 @@ def test_the_answering_package_has_no_import_cycle() -> None:
 
     for name in sorted(graph):
         visit(name)
+
+
+@pytest.mark.slow
+def test_every_stage_runs_as_python_m() -> None:
+    """`python -m cited|indexer|service|eval` start (real processes: the entry points are the
+    point), in parallel."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    commands = {
+        "cited": ("index", "search", "ask", "serve", "eval", "train", "bench"),
+        "indexer": ("index", "delete", "verify"),
+        "service": ("search", "ask", "serve"),
+        "eval": ("retrieval", "answers", "train-selector", "bench"),
+    }
+    running = {
+        package: subprocess.Popen(
+            [sys.executable, "-m", package, "--help"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for package in commands
+    }
+    for package, process in running.items():
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output
+        for command in commands[package]:
+            assert command in output, f"`python -m {package} --help` lacks {command}"
