@@ -49,10 +49,6 @@ DEPENDS: dict[str, frozenset[str]] = {
 }
 
 
-def _needs(part: str) -> frozenset[str]:
-    return DEPENDS[part]
-
-
 class Parts:
     """The configured parts of one process, built lazily and cached."""
 
@@ -73,7 +69,7 @@ class Parts:
         keep = {
             name: self.__dict__[name]
             for name in PART_NAMES
-            if name in self.__dict__ and not changed & _needs(name)
+            if name in self.__dict__ and not changed & DEPENDS[name]
         }
         return Parts(settings, **keep)
 
