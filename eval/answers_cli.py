@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from cited.compose import Parts
+from cited.config import Settings
 from eval.answers import run_news, run_squad
 from eval.answers_report import (
     MIN_ANSWERED,
@@ -21,13 +23,8 @@ from eval.answers_report import (
 from eval.beir import EvalError, load_dataset
 from eval.run import default_index_dir, prepare_index, select_queries
 from eval.squad import limited, load_squad, split_articles
-from indexer.second_stage import load_second_stage
-from indexer.settings import Settings
-from service.answering.ranker import SentenceRanker, load_ranker
+from service.answering.ranker import SentenceRanker
 from service.answering.sentences import SelectorWeights
-from service.app import load_embedder
-from service.generation import load_generator
-from service.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +51,9 @@ def _record(data: Path, settings: Settings, **more: Any) -> dict[str, Any]:
     return {
         "data": str(data),
         "commit": git_commit(),
-        "model": settings.model,
-        "abstain_threshold": settings.abstain_threshold,
-        "sentence_ranker": settings.sentence_ranker,
+        "model": settings.index.model,
+        "abstain_threshold": settings.answer.abstain_threshold,
+        "sentence_ranker": settings.answer.sentence_ranker,
         **more,
     }
 
@@ -95,13 +92,15 @@ def answers(
     threshold: float | None,
     index: Path | None,
     weights: str | None = None,
+    *,
+    parts: Parts,
 ) -> tuple[dict[str, Any], Path]:
     """Evaluate answers on a SQuAD JSON file or a BEIR folder; returns (metrics, out folder)."""
-    settings = Settings()
     if threshold is not None:
-        settings = settings.model_copy(update={"abstain_threshold": threshold})
-    embedder = load_embedder(settings)
-    ranker = load_ranker(settings.sentence_ranker)
+        parts = parts.replace(abstain_threshold=threshold)
+    settings = parts.settings
+    embedder = parts.embedder
+    ranker = parts.ranker
     if data.is_file():
         squad = load_squad(data)
         paragraphs = limited(split_articles(squad, split), limit)
@@ -110,7 +109,7 @@ def answers(
         predictions = run_squad(
             paragraphs,
             embedder,
-            threshold=settings.abstain_threshold,
+            threshold=settings.answer.abstain_threshold,
             weights=chosen,
             ranker=ranker,
         )
@@ -128,15 +127,9 @@ def answers(
         dataset = load_dataset(data, qrels=qrels)
         queries = select_queries(dataset, limit)
         index_dir = index or default_index_dir(dataset)
-        second_stage = load_second_stage(settings)
-        info = prepare_index(dataset, index_dir, embedder, settings, True, second_stage)
+        info = prepare_index(dataset, index_dir, embedder, settings, True, parts.second_stage)
         # The generator the settings select (CITED_GENERATOR), as the service would run it.
-        pipeline = Pipeline.open(
-            settings.model_copy(update={"index_dir": index_dir}),
-            embedder,
-            load_generator(settings),
-            second_stage,
-        )
+        pipeline = parts.pipeline(parts.open_index(index_dir))
         try:
             predictions = run_news(dataset, pipeline, queries)
         finally:
@@ -150,8 +143,8 @@ def answers(
             limit=limit,
             index=str(index_dir),
             index_version=info.version,
-            mode=settings.mode,
-            generator=settings.generator,
+            mode=settings.retrieval.mode,
+            generator=settings.generator.kind,
             ranker_trained_on_this=trained_on(ranker, data),
         )
     folder = write_report(out or default_out_dir(name), metrics, predictions, f"answers: {name}")
@@ -164,18 +157,20 @@ def calibrate(
     limit: int | None,
     out: Path | None,
     min_answered: float | None = MIN_ANSWERED,
+    *,
+    parts: Parts,
 ) -> tuple[list[str], float, Path]:
     """Sweep the abstention threshold on a SQuAD v2.0 split; returns (table, best, folder)."""
-    settings = Settings()
+    settings = parts.settings
     squad = load_squad(data)
     if not squad.is_v2:
         raise EvalError(f"{data} has no unanswerable questions: calibration needs SQuAD v2.0")
     paragraphs = limited(split_articles(squad, split), limit)
     predictions = run_squad(
         paragraphs,
-        load_embedder(settings),
+        parts.embedder,
         threshold=-1.0,
-        ranker=load_ranker(settings.sentence_ranker),
+        ranker=parts.ranker,
     )
     points = sweep(predictions)
     best = best_threshold(points, min_answered)

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from cited.config import Settings
 from eval.beir import EvalError
 from eval.bench_http import build_large_index, measure_http, repeated
 from eval.bench_indexing import IndexingResult, measure_indexing
 from indexer.build import read_articles
 from indexer.embedders.base import Embedder
-from indexer.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,9 +84,9 @@ def machine() -> dict[str, Any]:
 
 def _onnx(settings: Settings) -> Embedder | None:
     try:
-        from indexer.embedders import load_embedder
+        from cited.compose import Parts
 
-        return load_embedder(settings.model_copy(update={"backend": "onnx-int8"}))
+        return Parts(settings.replace(backend="onnx-int8")).embedder
     except Exception as exc:  # the fast backend is optional: report why it is missing
         logger.warning("onnx-int8 backend unavailable, onnx_speedup not measured: %s", exc)
         return None
@@ -116,7 +116,7 @@ def _ann(n: int, real: list[Path]) -> dict[str, Any]:
 
 def run_bench(settings: Settings, out: Path, quick: bool, embedder: Embedder) -> dict[str, Any]:
     size = SIZES["quick" if quick else "full"]
-    corpus = settings.data_dir / "news_2022" / "corpus.jsonl"
+    corpus = settings.index.data_dir / "news_2022" / "corpus.jsonl"
     if not corpus.is_file():
         raise EvalError(
             f"the benchmark reads news articles from {corpus}, which is absent: set "
@@ -163,14 +163,14 @@ def run_bench(settings: Settings, out: Path, quick: bool, embedder: Embedder) ->
         "build_s": round(report.seconds, 1),
     }
     runs, memory = measure_http(
-        index_dir, _questions(settings.data_dir), size.per_run, out / "server.log"
+        index_dir, _questions(settings.index.data_dir), size.per_run, out / "server.log"
     )
     result["http"] = runs
     result["server_memory"] = memory
     hybrid = next(
         r
         for r in runs
-        if r["route"] == "/search" and r["mode"] == settings.mode and r["clients"] == 1
+        if r["route"] == "/search" and r["mode"] == settings.retrieval.mode and r["clients"] == 1
     )
     ask = next(r for r in runs if r["route"] == "/ask" and r["clients"] == 1)
     result.update(

@@ -57,6 +57,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def run_retrieval(
+    ctx: typer.Context,
     data: Path | None,
     qrels: Path | None,
     queries: Path | None,
@@ -65,27 +66,26 @@ def run_retrieval(
     limit: int | None,
     index: Path | None,
 ) -> None:
+    from cited.compose import cli_parts
     from eval.beir import load_dataset
     from eval.report import markdown, write_report
     from eval.run import resolve_configs, run_eval
-    from indexer.second_stage import load_second_stage
-    from indexer.settings import Settings
-    from service.app import load_embedder
 
     if data is None:
         raise _fail("--data DIR is required (a BEIR folder with corpus.jsonl and queries.jsonl)")
     try:
-        settings = Settings()
-        configs = resolve_configs(config, settings.mode)
+        parts = cli_parts(ctx)
+        settings = parts.settings
+        configs = resolve_configs(config, settings.retrieval.mode)
         dataset = load_dataset(data, qrels=qrels, queries=queries)
         result = run_eval(
             dataset,
-            load_embedder(settings),
+            parts.embedder,
             configs=configs,
             index_dir=index,
             settings=settings,
             limit=limit,
-            second_stage=load_second_stage(settings),
+            second_stage=parts.second_stage,
         )
         folder = write_report(result, out)
     except CitedError as exc:
@@ -110,11 +110,12 @@ def main(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("eval").setLevel(logging.INFO)
     if ctx.invoked_subcommand is None:
-        run_retrieval(data, qrels, queries, config, out, limit, index)
+        run_retrieval(ctx, data, qrels, queries, config, out, limit, index)
 
 
 @app.command()
 def retrieval(
+    ctx: typer.Context,
     data: DataOpt = None,
     qrels: QrelsOpt = None,
     queries: QueriesOpt = None,
@@ -124,11 +125,12 @@ def retrieval(
     index: IndexOpt = None,
 ) -> None:
     """nDCG@10, Recall@10/100, MRR@10, answer containment and latency per retrieval config."""
-    run_retrieval(data, qrels, queries, config, out, limit, index)
+    run_retrieval(ctx, data, qrels, queries, config, out, limit, index)
 
 
 @app.command("tune-fusion")
 def tune_fusion_command(
+    ctx: typer.Context,
     data: DataOpt = None,
     qrels: QrelsOpt = None,
     limit: LimitOpt = None,
@@ -141,28 +143,21 @@ def tune_fusion_command(
     ] = False,
 ) -> None:
     """Fit the fusion weights (dense or second-stage weight, RRF k) on a TRAINING split."""
+    from cited.compose import cli_parts
     from eval.beir import load_dataset
     from eval.run import default_index_dir, prepare_index
     from eval.tune import settings_line, tune_fusion
-    from indexer.second_stage import load_second_stage
-    from indexer.settings import Settings
-    from service.app import load_embedder
-    from service.pipeline import Pipeline
 
     if data is None or qrels is None:
         raise _fail("--data DIR and --qrels FILE (a training split, never the reported one)")
     try:
-        settings = Settings()
+        parts = cli_parts(ctx)
         dataset = load_dataset(data, qrels=qrels)
-        embedder = load_embedder(settings)
-        second_stage = load_second_stage(settings) if rerank else None
+        if not rerank:
+            parts = parts.replace(reranker="none")
         index_dir = index or default_index_dir(dataset)
-        prepare_index(dataset, index_dir, embedder, settings, True, second_stage)
-        pipeline = Pipeline.open(
-            settings.model_copy(update={"index_dir": index_dir}),
-            embedder,
-            second_stage=second_stage,
-        )
+        prepare_index(dataset, index_dir, parts.embedder, parts.settings, True, parts.second_stage)
+        pipeline = parts.pipeline(parts.open_index(index_dir), generator=False)
         points = tune_fusion(dataset, pipeline, limit=limit, rerank=rerank)
     except CitedError as exc:
         raise _fail(str(exc)) from exc
@@ -188,6 +183,7 @@ SplitOpt = Annotated[
 
 @app.command()
 def answers(
+    ctx: typer.Context,
     data: Annotated[
         Path | None,
         typer.Option("--data", help="SQuAD JSON file (v1.1 or v2.0) or a BEIR folder"),
@@ -206,12 +202,15 @@ def answers(
     ] = None,
 ) -> None:
     """Answer quality: SQuAD with the paragraph given, or a BEIR set end to end."""
+    from cited.compose import cli_parts
     from eval.answers_cli import answers as run_answers
 
     if data is None:
         raise _fail("--data FILE_OR_DIR is required (SQuAD JSON file or BEIR folder)")
     try:
-        metrics, folder = run_answers(data, qrels, limit, out, split, threshold, index, weights)
+        metrics, folder = run_answers(
+            data, qrels, limit, out, split, threshold, index, weights, parts=cli_parts(ctx)
+        )
     except CitedError as exc:
         raise _fail(str(exc)) from exc
     for key, value in metrics.items():
@@ -222,6 +221,7 @@ def answers(
 
 @app.command("calibrate-abstention")
 def calibrate_abstention(
+    ctx: typer.Context,
     data: Annotated[Path | None, typer.Option("--data", help="SQuAD v2.0 JSON file")] = None,
     split: SplitOpt = "calibration",
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="first N questions")] = None,
@@ -242,12 +242,15 @@ def calibrate_abstention(
 ) -> None:
     """Sweep the abstention threshold on a SQuAD v2.0 split (never the reported one): the
     highest threshold that still answers --min-answered of the answerable questions."""
+    from cited.compose import cli_parts
     from eval.answers_cli import calibrate
 
     if data is None:
         raise _fail("--data FILE (SQuAD v2.0 JSON) is required")
     try:
-        lines, best, folder = calibrate(data, split, limit, out, None if balanced else min_answered)
+        lines, best, folder = calibrate(
+            data, split, limit, out, None if balanced else min_answered, parts=cli_parts(ctx)
+        )
     except CitedError as exc:
         raise _fail(str(exc)) from exc
     typer.echo("\n".join(lines))
@@ -256,6 +259,7 @@ def calibrate_abstention(
 
 @app.command("train-selector")
 def train_selector(
+    ctx: typer.Context,
     news: Annotated[
         list[Path] | None,
         typer.Option("--news", help="BEIR folder of questions with answers, repeatable"),
@@ -282,10 +286,13 @@ def train_selector(
 ) -> None:
     """Fit the sentence ranker end to end on news questions with known answers (never on a set
     you report on)."""
+    from cited.compose import cli_parts
     from eval.train_cli import train_selector as run_training
 
     try:
-        lines, path = run_training(list(news or []), index, limit, out, regularisation, examples)
+        lines, path = run_training(
+            list(news or []), index, limit, out, regularisation, examples, parts=cli_parts(ctx)
+        )
     except CitedError as exc:
         raise _fail(str(exc)) from exc
     typer.echo("\n".join(lines))
@@ -294,6 +301,7 @@ def train_selector(
 
 @app.command()
 def bench(
+    ctx: typer.Context,
     quick: Annotated[
         bool, typer.Option("--quick", help="smaller sizes: under 10 minutes on 2 cores")
     ] = False,
@@ -303,15 +311,14 @@ def bench(
     prints the tables and writes bench.json, bench.md and bench.png."""
     import time
 
+    from cited.compose import cli_parts
     from eval.bench import run_bench
     from eval.bench_report import tables
-    from indexer.settings import Settings
-    from service.app import load_embedder
 
-    settings = Settings()
+    parts = cli_parts(ctx)
     folder = out or Path(".cache/bench-out") / time.strftime("%Y%m%dT%H%M%S")
     try:
-        result = run_bench(settings, folder, quick, load_embedder(settings))
+        result = run_bench(parts.settings, folder, quick, parts.embedder)
     except CitedError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(tables(result))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from cited.config import MODES, Settings
 from eval.beir import Dataset, EvalError, Query
 from eval.metrics import (
     DocRanking,
@@ -23,9 +24,7 @@ from eval.metrics import (
 from indexer.build import build_with_settings
 from indexer.embedders.base import Embedder
 from indexer.second_stage import SecondStage
-from indexer.settings import Settings
 from service.pipeline import Pipeline
-from service.retrieval import MODES
 
 logger = logging.getLogger(__name__)
 
@@ -179,13 +178,11 @@ def run_eval(
 ) -> EvalResult:
     """Evaluate every config over ``dataset`` with ``embedder`` (index built once, reused)."""
     base = settings or Settings()
-    names = resolve_configs(configs, base.mode)
+    names = resolve_configs(configs, base.retrieval.mode)
     queries = select_queries(dataset, limit)
     index_dir = index_dir or default_index_dir(dataset)
     info = prepare_index(dataset, index_dir, embedder, base, progress, second_stage)
-    pipeline = Pipeline.open(
-        base.model_copy(update={"index_dir": index_dir}), embedder, second_stage=second_stage
-    )
+    pipeline = Pipeline.open(base.replace(index_dir=index_dir), embedder, second_stage=second_stage)
     try:
         results = [
             evaluate_config(pipeline, queries, dataset.qrels, name, progress=progress)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from cited.compose import Parts
+from cited.config import Settings
 from eval.answers_cli import git_commit
 from eval.beir import EvalError, load_dataset
 from eval.run import default_index_dir, prepare_index
@@ -24,11 +25,9 @@ from eval.train_selector import (
     news_examples,
 )
 from indexer.embedders.base import Embedder
-from indexer.second_stage import SecondStage, load_second_stage
-from indexer.settings import Settings
+from indexer.second_stage import SecondStage
 from service.answering.ranker import SentenceRanker
 from service.answering.sentences import SentenceSelector
-from service.app import load_embedder
 from service.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -49,13 +48,13 @@ def _news(
     index_dir = index or default_index_dir(dataset)
     info = prepare_index(dataset, index_dir, embedder, settings, True, second_stage)
     # Only retrieval is used: the candidates are the plain selector's, whatever ranker is set.
-    serving = settings.model_copy(update={"index_dir": index_dir, "sentence_ranker": "none"})
+    serving = settings.replace(index_dir=index_dir, sentence_ranker="none")
     pipeline = Pipeline.open(serving, embedder, None, second_stage)
     try:
         examples = news_examples(
             dataset,
-            lambda question: pipeline.search(question, settings.answer_passages),
-            SentenceSelector(embedder, passages=settings.answer_passages),
+            lambda question: pipeline.search(question, settings.answer.answer_passages),
+            SentenceSelector(embedder, passages=settings.answer.answer_passages),
             queries,
         )
     finally:
@@ -67,8 +66,8 @@ def _news(
         "limit": limit,
         "index": str(index_dir),
         "index_version": info.version,
-        "mode": settings.mode,
-        "reranker": settings.reranker,
+        "mode": settings.retrieval.mode,
+        "reranker": settings.index.reranker,
     }
     return examples, source
 
@@ -109,17 +108,19 @@ def train_selector(
     out: Path,
     regularisation: float = REGULARISATION,
     examples_dir: Path | None = None,
+    *,
+    parts: Parts,
 ) -> tuple[list[str], Path]:
     """Collect examples, cross-validate, fit on all of them and write ``out``; returns a report."""
     if not news:
         raise EvalError("nothing to train on: give --news DIR (questions with answers)")
     if index is not None and len(news) > 1:
         raise EvalError(f"--index names one index but {len(news)} --news folders were given")
-    settings = Settings()
+    built = parts
+    settings = built.settings
 
-    @functools.cache
     def models() -> tuple[Embedder, SecondStage | None]:
-        return load_embedder(settings), load_second_stage(settings)
+        return built.embedder, built.second_stage
 
     examples: list[Example] = []
     sources: list[dict[str, Any]] = []
@@ -153,8 +154,8 @@ def train_selector(
             "sources": sources,
             "commit": git_commit(),
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "model": settings.model,
-            "answer_passages": settings.answer_passages,
+            "model": settings.index.model,
+            "answer_passages": settings.answer.answer_passages,
             "regularisation": regularisation,
             "examples": len(examples),
             "useful": sum(e.useful for e in examples),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from dataclasses import replace as replace_fusion
 
 from eval.beir import Dataset, EvalError
 from eval.run import evaluate_config, select_queries
@@ -61,12 +60,13 @@ def tune_fusion(
     points = []
     try:
         for dense_weight, rerank_weight, rrf_k in grid:
-            retriever.fusion = replace_fusion(
-                base,
-                rrf_k=rrf_k,
-                dense_weight=dense_weight,
-                bm25_weight=base.bm25_weight if rerank else 1.0,
-                rerank_weight=rerank_weight,
+            retriever.fusion = base.model_copy(
+                update=dict(
+                    rrf_k=rrf_k,
+                    dense_weight=dense_weight,
+                    bm25_weight=base.bm25_weight if rerank else 1.0,
+                    rerank_weight=rerank_weight,
+                )
             )
             result = evaluate_config(
                 pipeline, queries, dataset.qrels, mode, progress=progress, cold=False

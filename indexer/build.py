@@ -9,10 +9,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from cited.config import IndexSettings, Settings, default_of
 from indexer.embedders.base import Embedder
 from indexer.readers import read_corpus
 from indexer.second_stage import SecondStage
-from indexer.settings import Settings
 from indexer.types import Article, Skipped
 from indexer.update import BuildReport, UpdateOptions, update_index
 
@@ -39,18 +39,18 @@ def options_from(
     settings: Settings, progress: bool = True, second_stage: SecondStage | None = None
 ) -> UpdateOptions:
     """The update options ``settings`` describe; ``second_stage`` is the second stage
-    ``settings.reranker`` names (:func:`indexer.second_stage.load_second_stage`), whose
+    ``settings.index.reranker`` names (:func:`indexer.second_stage.load_second_stage`), whose
     :attr:`~indexer.second_stage.SecondStage.stored` vectors the index holds; None: none."""
     stage = second_stage.stored if second_stage is not None else None
     return UpdateOptions(
-        chunk_tokens=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap,
-        title_context=settings.title_context,
-        max_segments=settings.max_segments,
-        grace_s=settings.version_grace_s,
-        keep_versions=settings.keep_versions,
+        chunk_tokens=settings.index.chunk_tokens,
+        chunk_overlap=settings.index.chunk_overlap,
+        title_context=settings.index.title_context,
+        max_segments=settings.index.max_segments,
+        grace_s=settings.index.version_grace_s,
+        keep_versions=settings.index.keep_versions,
         progress=progress,
-        cache_path=settings.embed_cache,
+        cache_path=settings.index.embed_cache,
         second_stage=stage,
     )
 
@@ -77,9 +77,9 @@ def build_index(
     index_dir: Path,
     embedder: Embedder,
     *,
-    chunk_tokens: int | None = None,
-    chunk_overlap: int = 1,
-    title_context: bool = True,
+    chunk_tokens: int | None = default_of(IndexSettings, "chunk_tokens"),
+    chunk_overlap: int = default_of(IndexSettings, "chunk_overlap"),
+    title_context: bool = default_of(IndexSettings, "title_context"),
     force: bool = False,
     prune: bool = True,
     progress: bool = True,

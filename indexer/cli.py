@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from indexer.embedders.base import Embedder
+from cited.compose import cli_parts
 from indexer.errors import CitedError
-from indexer.settings import Settings
-
-if TYPE_CHECKING:
-    from indexer.second_stage import SecondStage
 
 app = typer.Typer(add_completion=False, help="Index articles for cited.")
 
@@ -27,19 +23,8 @@ def _fail(exc: CitedError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def load_second_stage(settings: Settings) -> SecondStage | None:
-    from indexer.second_stage import load_second_stage as load_configured
-
-    return load_configured(settings)
-
-
-def _embedder(settings: Settings) -> Embedder:
-    from indexer.embedders import load_embedder  # heavy: torch or onnxruntime
-
-    return load_embedder(settings)
-
-
 def index(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -58,18 +43,19 @@ def index(
     version, published atomically."""
     from indexer.build import build_with_settings
 
-    settings = Settings()
-    target = index_dir or settings.index_dir
+    parts = cli_parts(ctx)
+    settings = parts.settings
+    target = index_dir or settings.index.index_dir
     try:
-        embedder = _embedder(settings)
+        embedder = parts.embedder
         report = build_with_settings(
-            list(paths or settings.corpus),
+            list(paths or settings.index.corpus),
             target,
             embedder,
             settings,
             force=force,
             prune=prune,
-            second_stage=load_second_stage(settings),
+            second_stage=parts.second_stage,
         )
     except CitedError as exc:
         raise _fail(exc) from exc
@@ -96,6 +82,7 @@ def index(
 
 
 def delete(
+    ctx: typer.Context,
     ids: Annotated[list[str], typer.Argument(help="ids of the articles to remove")],
     index_dir: IndexOption = None,
 ) -> None:
@@ -103,11 +90,12 @@ def delete(
     from indexer.build import options_from
     from indexer.update import update_index
 
-    settings = Settings()
-    target = index_dir or settings.index_dir
+    parts = cli_parts(ctx)
+    settings = parts.settings
+    target = index_dir or settings.index.index_dir
     try:
-        embedder = _embedder(settings)
-        options = options_from(settings, second_stage=load_second_stage(settings))
+        embedder = parts.embedder
+        options = options_from(settings, second_stage=parts.second_stage)
         report = update_index(target, embedder, delete=ids, options=options)
     except CitedError as exc:
         raise _fail(exc) from exc
@@ -123,6 +111,7 @@ def delete(
 
 
 def verify(
+    ctx: typer.Context,
     index_dir: IndexOption = None,
     all_versions: Annotated[
         bool, typer.Option("--all", help="check every kept version, not only the current one")
@@ -132,8 +121,7 @@ def verify(
     exit non-zero with the reason when anything is off."""
     from indexer.verify import verify_index
 
-    settings = Settings()
-    target = index_dir or settings.index_dir
+    target = index_dir or cli_parts(ctx).settings.index.index_dir
     failed = False
     for name, problem, counts in verify_index(target, all_versions=all_versions):
         if problem is None:

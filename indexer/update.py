@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from cited.config import IndexSettings, default_of
 from indexer.chunking import Chunker, ChunkingSettings, default_max_tokens
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders.base import Embedder
@@ -94,12 +95,12 @@ class BuildReport:
 class UpdateOptions:
     """How to chunk and embed, and how versions are kept."""
 
-    chunk_tokens: int | None = None
-    chunk_overlap: int = 1
-    title_context: bool = True
-    max_segments: int = 8
-    grace_s: float = 600.0
-    keep_versions: int = 2
+    chunk_tokens: int | None = default_of(IndexSettings, "chunk_tokens")
+    chunk_overlap: int = default_of(IndexSettings, "chunk_overlap")
+    title_context: bool = default_of(IndexSettings, "title_context")
+    max_segments: int = default_of(IndexSettings, "max_segments")
+    grace_s: float = default_of(IndexSettings, "version_grace_s")
+    keep_versions: int = default_of(IndexSettings, "keep_versions")
     lock_wait_s: float = 600.0
     progress: bool = True
     #: The embedding cache file; default ``<index>/cache/embeddings.sqlite``.

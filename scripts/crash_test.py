@@ -598,7 +598,7 @@ def read_state(index_dir: Path) -> tuple[str, State, dict[str, int]]:
 
 def check_serving(index_dir: Path, version: str, state: State) -> str | None:
     """A search through the service's pipeline answers from ``version``'s articles."""
-    from indexer.settings import Settings
+    from cited.config import Settings
     from service.pipeline import Pipeline
     from tests.fakes import HashingEmbedder
 

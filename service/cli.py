@@ -1,4 +1,4 @@
-"""The ``cited`` command: index, search, ask and serve."""
+"""``python -m service``: index, search, ask and serve (mounted by :mod:`cited.cli`)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from cited.compose import cli_parts
 from indexer.cli import delete, index, verify
 from indexer.errors import CitedError
-from indexer.settings import Settings
 from service.pipeline import Pipeline
 from service.retrieval import UnknownModeError
-from service.schemas import MAX_K, RetrievalOptions
+from service.schemas import RetrievalOptions
 
 app = typer.Typer(
     add_completion=False,
@@ -26,21 +26,9 @@ app.command()(delete)
 app.command()(verify)
 
 
-def _pipeline(settings: Settings) -> Pipeline:
+def _pipeline(ctx: typer.Context) -> Pipeline:
     """Open the index first (fast, fails with a clear reason), then load the model."""
-    from indexer.index import open_index
-    from indexer.second_stage import load_second_stage
-    from service.app import load_embedder
-    from service.generation import load_generator
-
-    index = open_index(settings.index_dir, verify=settings.verify_checksums)
-    return Pipeline.over(
-        index,
-        load_embedder(settings),
-        settings,
-        load_generator(settings),
-        load_second_stage(settings),
-    )
+    return cli_parts(ctx).pipeline()
 
 
 def _snippet(text: str, limit: int) -> str:
@@ -87,8 +75,9 @@ def _options(
 
 @app.command()
 def search(
+    ctx: typer.Context,
     query: str,
-    k: Annotated[int, typer.Option("-k", min=1, max=MAX_K, help="passages to show")] = 5,
+    k: Annotated[int, typer.Option("-k", min=1, help="passages to show, 1..CITED_MAX_K (100)")] = 5,
     mode: ModeOption = None,
     since: FromOption = None,
     until: ToOption = None,
@@ -100,8 +89,11 @@ def search(
     from service.convert import passages_out
 
     options = _options(mode, since, until, source, author)
+    max_k = cli_parts(ctx).settings.retrieval.max_k
+    if k > max_k:
+        raise typer.BadParameter(f"{k} is over CITED_MAX_K; valid: 1..{max_k}", param_hint="-k")
     try:
-        retrieval = _pipeline(Settings()).search(query, k, options.mode, options.filters())
+        retrieval = _pipeline(ctx).search(query, k, options.mode, options.filters())
     except (CitedError, UnknownModeError) as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -123,6 +115,7 @@ def search(
 
 @app.command()
 def ask(
+    ctx: typer.Context,
     question: str,
     mode: ModeOption = None,
     since: FromOption = None,
@@ -136,7 +129,7 @@ def ask(
 
     options = _options(mode, since, until, source, author)
     try:
-        pipeline = _pipeline(Settings())
+        pipeline = _pipeline(ctx)
         result = pipeline.ask(question, None, options.mode, options.filters())
     except (CitedError, UnknownModeError) as exc:
         raise _fail(exc) from exc
@@ -167,76 +160,33 @@ def ask(
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="default CITED_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default CITED_PORT or 8000")] = None,
 ) -> None:
     """Serve the API on HOST:PORT (the index must exist: run `cited index` first)."""
     import uvicorn
 
-    from indexer.index import open_index
     from service.app import create_app
 
-    settings = Settings()
+    parts = cli_parts(ctx)
+    settings = parts.settings
     try:  # fail fast with a one-line reason instead of a traceback from the lifespan
-        open_index(settings.index_dir, verify=settings.verify_checksums).close()
+        parts.open_index().close()
     except CitedError as exc:
         raise _fail(exc) from exc
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    app = create_app(parts=parts)
+    uvicorn.run(app, host=host or settings.serve.host, port=port or settings.serve.port)
 
 
-@app.command(
-    "eval",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,
-)
-def eval_command(ctx: typer.Context) -> None:
-    """Measure retrieval on a BEIR folder: runs `python -m eval` with the same arguments
-    (`cited eval --help` lists them)."""
-    import subprocess
-    import sys
-
-    # A separate process: the service never imports eval/ (eval drives the service).
-    done = subprocess.run([sys.executable, "-m", "eval", *ctx.args], check=False)
-    raise typer.Exit(done.returncode)
-
-
-@app.command(
-    "train",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,
-)
-def train_command(ctx: typer.Context) -> None:
-    """Train a component: `cited train selector --news DIR ...` runs `python -m eval
-    train-selector` with the same arguments (`cited train selector --help` lists them)."""
-    import subprocess
-    import sys
-
-    if not ctx.args or ctx.args[0] != "selector":
-        typer.echo("usage: cited train selector [OPTIONS] (the one trainable component)", err=True)
-        raise typer.Exit(2)
-    done = subprocess.run(
-        [sys.executable, "-m", "eval", "train-selector", *ctx.args[1:]], check=False
-    )
-    raise typer.Exit(done.returncode)
-
-
-@app.command(
-    "bench",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,
-)
-def bench_command(ctx: typer.Context) -> None:
-    """Speed on this machine: runs `python -m eval bench` with the same arguments
-    (`--quick`, `--out DIR`)."""
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-m", "eval", "bench", *ctx.args], check=False)
-    raise typer.Exit(done.returncode)
-
-
-def main() -> None:
+def setup_logging() -> None:
+    """Warnings only, one line each (every command line of the project logs this way)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main() -> None:
+    """``python -m service``: index, search, ask and serve (``cited`` adds eval, train, bench)."""
+    setup_logging()
     app()

@@ -33,7 +33,7 @@ class BodySizeLimit:
     """Refuses request bodies over a size limit with 413, chunked ones too.
 
     The limit is ``max_bytes``, or ``path_limits[scope["path"]]`` for a path listed there (an
-    exact match, e.g. ``{"/articles": settings.upload_max_bytes}``). A declared
+    exact match, e.g. ``{"/articles": settings.serve.upload_max_bytes}``). A declared
     ``content-length`` over the limit is refused before the body is read; otherwise the body is
     read up to the limit (never more is held in memory) and replayed to the app, so an oversized
     body is refused before any route sees it.

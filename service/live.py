@@ -16,12 +16,12 @@ from collections.abc import Sequence
 
 from starlette.concurrency import run_in_threadpool
 
+from cited.config import Settings
 from indexer.build import options_from
 from indexer.embedders.base import Embedder
 from indexer.errors import CitedError
 from indexer.index import open_version
 from indexer.second_stage import SecondStage
-from indexer.settings import Settings
 from indexer.types import Article
 from indexer.update import BuildReport, update_index
 from indexer.versions import current_version, version_number
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 
 class LiveIndex:
-    """The pipeline over the newest valid published version of ``settings.index_dir``."""
+    """The pipeline over the newest valid published version of ``settings.index.index_dir``."""
 
     def __init__(
         self,
@@ -59,14 +59,14 @@ class LiveIndex:
         """Swap to the published version if it is newer than the one served; True if swapped."""
         with self._swap_lock:
             try:
-                name, folder = current_version(self.settings.index_dir)
+                name, folder = current_version(self.settings.index.index_dir)
             except CitedError as exc:
                 self.last_error = str(exc)
                 return False
             if version_number(name) <= version_number(self.version) or name == self._refused:
                 return False
             try:
-                index = open_version(folder, verify=self.settings.verify_checksums)
+                index = open_version(folder, verify=self.settings.index.verify_checksums)
                 index.check_model(self.embedder.name, self.embedder.dim)
             except CitedError as exc:
                 self._refused = name
@@ -92,7 +92,7 @@ class LiveIndex:
         """Add/update ``articles`` and delete ids in a new version, then serve it at once."""
         with self._write_lock:
             report = update_index(
-                self.settings.index_dir,
+                self.settings.index.index_dir,
                 self.embedder,
                 articles,
                 delete,
@@ -107,7 +107,7 @@ class LiveIndex:
 
     async def watch(self) -> None:
         """Look for a newer version every ``reload_interval_s`` (run as a background task)."""
-        interval = self.settings.reload_interval_s
+        interval = self.settings.serve.reload_interval_s
         while True:
             await asyncio.sleep(interval)
             try:

@@ -6,18 +6,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from cited.config import Settings
 from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Index, open_index
 from indexer.second_stage import SecondStage
-from indexer.settings import Settings
 from service.answering.base import Answer, AnswerSelector
-from service.answering.ranker import load_ranker
-from service.answering.sentences import SentenceSelector
 from service.citations import verify_answer
 from service.generation.answer import GeneratedAnswer, generate_answer, stream_answer
 from service.generation.base import Generator
-from service.retrieval import FusionSettings, Retrieval, Retriever
+from service.retrieval import Retrieval, Retriever
 
 
 @dataclass
@@ -45,16 +43,12 @@ class Pipeline:
     ):
         self.index = index
         self.embedder = embedder
-        fusion = FusionSettings(
-            rrf_k=settings.rrf_k,
-            dense_weight=settings.dense_weight,
-            bm25_weight=settings.bm25_weight,
-            candidates=settings.candidates,
-            rerank_weight=settings.rerank_weight,
-            rerank_depth=settings.rerank_depth,
-        )
         self.retriever = Retriever(
-            index, embedder, mode=settings.mode, fusion=fusion, second_stage=second_stage
+            index,
+            embedder,
+            mode=settings.retrieval.mode,
+            fusion=settings.retrieval,
+            second_stage=second_stage,
         )
         self.selector = selector
         self.settings = settings
@@ -69,7 +63,7 @@ class Pipeline:
         second_stage: SecondStage | None = None,
     ) -> Pipeline:
         return cls.over(
-            open_index(settings.index_dir, verify=settings.verify_checksums),
+            open_index(settings.index.index_dir, verify=settings.index.verify_checksums),
             embedder,
             settings,
             generator,
@@ -89,12 +83,9 @@ class Pipeline:
         """The pipeline over an opened index, with ``selector`` (it holds no index state, so a
         new version reuses the served one's) or the one the settings describe."""
         if selector is None:
-            selector = SentenceSelector(
-                embedder,
-                passages=settings.answer_passages,
-                threshold=settings.abstain_threshold,
-                ranker=load_ranker(settings.sentence_ranker),
-            )
+            from cited.compose import Parts  # the one place parts are built from settings
+
+            selector = Parts(settings, embedder=embedder).selector
         return cls(index, embedder, selector, settings, generator, second_stage)
 
     def search(
@@ -118,7 +109,7 @@ class Pipeline:
             question,
             retrieval,
             extractive,
-            self.settings.generator_context_chars,
+            self.settings.generator.context_chars,
         )
         timings["generate"] = (time.perf_counter() - started) * 1e3
         return self._verified(generated, retrieval, timings)
@@ -146,7 +137,7 @@ class Pipeline:
             yield result
             return
         started = time.perf_counter()
-        context = self.settings.generator_context_chars
+        context = self.settings.generator.context_chars
         for item in stream_answer(self.generator, question, retrieval, extractive, context):
             if isinstance(item, str):
                 yield item
@@ -158,7 +149,7 @@ class Pipeline:
         self, question: str, k: int | None, mode: str | None, filters: Filters | None
     ) -> tuple[Retrieval, Answer, dict[str, float]]:
         """Retrieval and the extractive answer (the fallback, and the abstention decision)."""
-        k = k or self.settings.answer_passages
+        k = k or self.settings.answer.answer_passages
         retrieval = self.retriever.search(question, k, mode, filters)
         started = time.perf_counter()
         answer = self.selector.answer(question, retrieval)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cited.config import MODES, Mode, RetrievalSettings
 from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Hit, Index
@@ -23,8 +24,6 @@ from indexer.second_stage import SecondStage
 from indexer.store import StoredChunk
 
 logger = logging.getLogger(__name__)
-
-MODES = ("dense", "bm25", "hybrid", "hybrid+rerank")
 
 
 class UnknownModeError(ValueError):
@@ -59,17 +58,6 @@ class Retrieval:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class FusionSettings:
-    rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
-    candidates: int = 100
-    #: Weight of the second stage's ranking, and how many fused candidates it re-scores.
-    rerank_weight: float = 1.0
-    rerank_depth: int = 100
-
-
 def fuse(rankings: list[tuple[float, list[Hit]]], rrf_k: int) -> list[Hit]:
     """Weighted reciprocal rank fusion: score(d) = sum_r w_r / (rrf_k + rank_r(d))."""
     scores: dict[int, float] = {}
@@ -88,14 +76,14 @@ class Retriever:
         embedder: Embedder,
         *,
         mode: str = "hybrid",
-        fusion: FusionSettings | None = None,
+        fusion: RetrievalSettings | None = None,
         second_stage: SecondStage | None = None,
     ):
         index.check_model(embedder.name, embedder.dim)
         self.index = index
         self.embedder = embedder
         self.second_stage = second_stage
-        self.fusion = fusion or FusionSettings()
+        self.fusion = fusion or RetrievalSettings()
         #: Why ``hybrid+rerank`` cannot run on this index, or None when it can.
         self.second_stage_unavailable = (
             "no second stage is configured (CITED_RERANKER=none)"
@@ -125,6 +113,7 @@ class Retriever:
             raise UnknownModeError(
                 f"unknown retrieval mode {mode!r}; valid modes: {', '.join(MODES)}"
             )
+        mode = Mode(mode).value
         if mode == "hybrid+rerank" and self.second_stage_unavailable:
             raise UnknownModeError(
                 f"mode 'hybrid+rerank' is not available: {self.second_stage_unavailable}"

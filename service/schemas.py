@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from cited.config import MAX_K_CEILING, MAX_QUERY_CHARS_CEILING, Mode
 from indexer.filters import Filters
 
-MAX_QUERY_CHARS = 2000
-MAX_K = 100
+#: The ceilings of the request schemas: the largest values the settings may configure. The
+#: configured limits (``CITED_MAX_QUERY_CHARS``, ``CITED_MAX_K``) are enforced per app by
+#: :mod:`service.query_limits` and shown in its OpenAPI document.
+MAX_QUERY_CHARS = MAX_QUERY_CHARS_CEILING
+MAX_K = MAX_K_CEILING
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -20,9 +24,6 @@ def _not_blank(value: str) -> str:
     if not value:
         raise ValueError("must contain at least one non-space character")
     return value
-
-
-Mode = Literal["dense", "bm25", "hybrid", "hybrid+rerank"]
 
 
 class RetrievalOptions(BaseModel):
@@ -64,7 +65,9 @@ class RetrievalOptions(BaseModel):
 
 class SearchRequest(RetrievalOptions):
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, examples=["defence ministers"])
-    k: int = Field(default=10, ge=1, le=MAX_K, description=f"passages to return, 1..{MAX_K}")
+    k: int = Field(
+        default=10, ge=1, le=MAX_K, description="passages to return, 1..CITED_MAX_K (100)"
+    )
 
     _strip = field_validator("query")(_not_blank)
 

@@ -51,9 +51,9 @@ def seed_index(
 ) -> Path:
     """corpus/ indexed as `make run` indexes it (the real model and the packaged second stage),
     once for the session (tests must not modify it)."""
+    from cited.config import Settings
     from indexer.build import build_with_settings
     from indexer.second_stage import StoredVectorSecondStage
-    from indexer.settings import Settings
 
     index_dir = tmp_path_factory.mktemp("seed") / "index"
     report = build_with_settings(

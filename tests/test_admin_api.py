@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from cited.config import Settings
 from indexer.build import build_index
 from indexer.errors import IndexIntegrityError
-from indexer.settings import Settings
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
 from indexer.versions import current_version
@@ -144,7 +144,7 @@ def test_hot_swap_moves_forward_and_refuses_a_damaged_version(tmp_path: Path) ->
     embedder = HashingEmbedder()
     for test_client in make_client(tmp_path):
         live = test_client.app.state.live  # type: ignore[attr-defined]
-        index_dir = live.settings.index_dir
+        index_dir = live.settings.index.index_dir
         first = live.version
         options = UpdateOptions(progress=False)
         extra = Article(id="extra", title="Harbour", text="The harbour reopened on Friday.")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cited.config import Settings
 from eval.answers import Prediction, run_news
 from eval.answers_report import best_threshold, news_metrics, sweep
 from eval.beir import load_dataset
@@ -17,7 +18,6 @@ from eval.run import prepare_index
 from eval.squad import limited, load_squad, split_articles
 from eval.squad_metrics import best_em_f1, contains_any, exact_match, f1_score, normalize_answer
 from indexer.embedders.base import Embedder
-from indexer.settings import Settings
 from service.pipeline import Pipeline
 from tests.test_eval import write_beir
 
@@ -143,16 +143,14 @@ def test_threshold_sweep_balances_abstaining_and_answering() -> None:
 
 
 @pytest.mark.slow
-def test_answers_cli_on_squad(
-    tmp_path: Path, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import eval.answers_cli
+def test_answers_cli_on_squad(tmp_path: Path, real_embedder: Embedder) -> None:
+    from cited.compose import Parts
 
-    monkeypatch.setattr(eval.answers_cli, "load_embedder", lambda settings: real_embedder)
     path = tmp_path / "dev.json"
     path.write_text(json.dumps(SQUAD_V2))
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["answers", "--data", str(path), "--out", str(out)])
+    args = ["answers", "--data", str(path), "--out", str(out)]
+    result = CliRunner().invoke(app, args, obj=Parts(embedder=real_embedder))
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("sentence_accuracy", "exact_match", "f1", "noans_abstain_rate"):
@@ -168,7 +166,7 @@ def test_answers_cli_on_squad(
 def test_news_answers_through_the_pipeline(tmp_path: Path, real_embedder: Embedder) -> None:
     dataset = load_dataset(write_beir(tmp_path / "tiny"))
     settings = Settings(index_dir=tmp_path / "index", abstain_threshold=0.2)
-    prepare_index(dataset, settings.index_dir, real_embedder, settings, False)
+    prepare_index(dataset, settings.index.index_dir, real_embedder, settings, False)
     pipeline = Pipeline.open(settings, real_embedder)
     try:
         predictions = run_news(dataset, pipeline, dataset.judged()[:2], progress=False)

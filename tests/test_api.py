@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from cited.config import Settings
 from indexer.build import build_index
 from indexer.errors import IndexMismatchError
-from indexer.settings import Settings
 from service.app import create_app
 from tests.fakes import HashingEmbedder
 from tests.test_index_format import write_corpus

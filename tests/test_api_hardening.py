@@ -15,7 +15,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 
-from indexer.settings import Settings
+from cited.config import Settings
 from service.app import create_app
 from service.errors import INTERNAL_ERROR_DETAIL, install_error_handlers
 from service.limits import BodySizeLimit, RequestTimeout

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cited.config import Settings
 from indexer.build import build_index
 from indexer.index import Index, open_index
-from indexer.settings import Settings
 from service.answering.base import Answer, Citation
 from service.citations import citation_problem, verify_answer
 from service.pipeline import Pipeline
@@ -87,4 +87,4 @@ def test_one_bad_citation_of_two_is_dropped_and_renumbered(pipeline: Pipeline) -
 
 def test_index_open_is_reused(pipeline: Pipeline) -> None:
     assert isinstance(pipeline.index, Index)
-    assert open_index(pipeline.settings.index_dir).version == pipeline.index.version
+    assert open_index(pipeline.settings.index.index_dir).version == pipeline.index.version

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +9,14 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from cited.config import Settings
 from indexer.embedders.base import Embedder, TextEncoder
-from indexer.settings import Settings
+from indexer.second_stage import StoredVectorSecondStage
 from service.app import create_app
-from tests.conftest import ROOT, SEED, SEED_QUESTION
+from tests.conftest import SEED, SEED_QUESTION
+from tests.fakes import HashingEmbedder
 from tests.web_support import serve
 
 pytestmark = pytest.mark.slow
@@ -83,33 +83,31 @@ def test_real_uvicorn_process_serves_the_contract(seed_index: Path, tmp_path: Pa
         assert httpx.post(f"{base}/ask", json={"question": ""}).status_code == 422
 
 
-def test_cli_ask_prints_the_answer_and_citation(seed_index: Path) -> None:
-    env = {**os.environ, "CITED_INDEX_DIR": str(seed_index)}
-    done = subprocess.run(
-        [sys.executable, "-m", "service", "ask", SEED_QUESTION],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+def test_cli_ask_prints_the_answer_and_citation(
+    seed_index: Path, real_embedder: Embedder, second_stage: TextEncoder
+) -> None:
+    from cited.cli import app
+    from cited.compose import Parts
+
+    parts = Parts(
+        Settings(index_dir=seed_index),
+        embedder=real_embedder,
+        second_stage=StoredVectorSecondStage(second_stage),
     )
-    assert done.returncode == 0, done.stderr
+    done = CliRunner().invoke(app, ["ask", SEED_QUESTION], obj=parts)
+    assert done.exit_code == 0, done.output
     assert "sanctions" in done.stdout and "[1]" in done.stdout
     assert SANCTIONS_SENTENCE in done.stdout
 
 
 def test_cli_reports_a_missing_index(tmp_path: Path) -> None:
-    env = {**os.environ, "CITED_INDEX_DIR": str(tmp_path / "none")}
-    done = subprocess.run(
-        [sys.executable, "-m", "service", "search", "anything"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 2
-    assert "cited index" in done.stderr and "Traceback" not in done.stderr
+    from cited.cli import app
+    from cited.compose import Parts
+
+    parts = Parts(Settings(index_dir=tmp_path / "none"), embedder=HashingEmbedder())
+    done = CliRunner().invoke(app, ["search", "anything"], obj=parts)
+    assert done.exit_code == 2
+    assert "cited index" in done.stderr and isinstance(done.exception, SystemExit)
 
 
 def test_the_packaged_second_stage_reranks_the_seed_index(

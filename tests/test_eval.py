@@ -242,32 +242,32 @@ def test_run_and_report_end_to_end(tmp_path: Path) -> None:
     assert [q.id for q in again.queries] == ["1", "2"]
 
 
-def test_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import service.app
+def test_cli(tmp_path: Path) -> None:
+    from cited.compose import Parts
 
-    monkeypatch.setattr(service.app, "load_embedder", lambda settings: HashingEmbedder())
+    parts = Parts(embedder=HashingEmbedder())
     root = write_beir(tmp_path / "tiny")
     out = tmp_path / "out"
     args = ["--data", str(root), "--index", str(tmp_path / "index"), "--out", str(out)]
-    result = CliRunner().invoke(app, [*args, "--config", "dense"])
+    result = CliRunner().invoke(app, [*args, "--config", "dense"], obj=parts)
     assert result.exit_code == 0, result.output
     assert "| dense |" in result.output
     assert json.loads((out / "metrics.json").read_text())["index_reused"] is False
-    result = CliRunner().invoke(app, ["retrieval", *args, "--config", "dense"])
+    result = CliRunner().invoke(app, ["retrieval", *args, "--config", "dense"], obj=parts)
     assert result.exit_code == 0, result.output
     assert json.loads((out / "metrics.json").read_text())["index_reused"] is True
 
     missing = CliRunner().invoke(app, ["--data", str(tmp_path / "nope")])
     assert missing.exit_code == 2
     assert "error: data folder" in missing.output
-    bad = CliRunner().invoke(app, [*args, "--config", "nope"])
+    bad = CliRunner().invoke(app, [*args, "--config", "nope"], obj=parts)
     assert bad.exit_code == 2 and "unknown config 'nope'" in bad.output
 
 
 def test_tune_fusion_grid(tmp_path: Path) -> None:
+    from cited.config import Settings
     from eval.tune import settings_line, tune_fusion
     from indexer.build import build_index
-    from indexer.settings import Settings
     from service.pipeline import Pipeline
 
     dataset = load_dataset(write_beir(tmp_path / "tiny"))
@@ -289,10 +289,10 @@ def test_tune_fusion_grid(tmp_path: Path) -> None:
 
 
 def test_tune_fusion_fits_the_second_stage_weight(tmp_path: Path) -> None:
+    from cited.config import Settings
     from eval.tune import settings_line, tune_fusion
     from indexer.build import build_with_settings
     from indexer.second_stage import StoredVectorSecondStage
-    from indexer.settings import Settings
     from service.pipeline import Pipeline
     from tests.fakes import KeywordEncoder
 
@@ -301,7 +301,7 @@ def test_tune_fusion_fits_the_second_stage_weight(tmp_path: Path) -> None:
     settings = Settings(index_dir=tmp_path / "index", reranker="none")
     second_stage = StoredVectorSecondStage(encoder)
     build_with_settings(
-        [dataset.corpus], settings.index_dir, embedder, settings, progress=False,
+        [dataset.corpus], settings.index.index_dir, embedder, settings, progress=False,
         second_stage=second_stage,
     )  # fmt: skip
     pipeline = Pipeline.open(settings, embedder, second_stage=second_stage)
@@ -319,14 +319,9 @@ def test_tune_fusion_fits_the_second_stage_weight(tmp_path: Path) -> None:
 
 
 def test_cited_eval_runs_the_eval_package(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+    """`cited eval` is eval's own command line, mounted in process."""
+    from cited.cli import app as cited_app
 
-    from tests.conftest import ROOT
-
-    done = subprocess.run(
-        [sys.executable, "-m", "service", "eval", "--data", str(tmp_path / "nope")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 2
-    assert "error: data folder" in done.stderr
+    done = CliRunner().invoke(cited_app, ["eval", "--data", str(tmp_path / "nope")])
+    assert done.exit_code == 2
+    assert "error: data folder" in done.output

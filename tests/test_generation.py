@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from cited.config import Settings
 from indexer.build import build_index
-from indexer.settings import Settings
 from service.answering.base import Answer, Citation
 from service.app import create_app
 from service.generation import Generator, Message

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from indexer.settings import Settings
+from cited.config import Settings
 from service.app import create_app
 from service.generation import GenerationError, load_generator
 from service.generation.local import LocalGenerator, check_gguf, packaged_gguf

@@ -3,19 +3,17 @@ fresh build, old versions go after their grace period, and nothing in the index 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
 from indexer.index import Index, open_index
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
 from indexer.versions import POINTER, VERSIONS, current_version, published_versions
-from tests.conftest import ROOT
 from tests.fakes import HashingEmbedder
 
 TOPICS = ["rates", "harvest", "election", "storm", "museum", "railway", "vaccine", "orchestra"]
@@ -190,15 +188,11 @@ def test_no_file_of_the_index_is_a_pickle(tmp_path: Path) -> None:
             np.load(path, allow_pickle=False)  # raises on an object (pickled) array
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "indexer", *args],
-        cwd=ROOT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def cli(*args: str) -> Result:
+    """`cited ARGS` in process (verify loads no model)."""
+    from cited.cli import app
+
+    return CliRunner().invoke(app, list(args))
 
 
 def test_cited_verify_passes_and_names_a_damaged_file(tmp_path: Path) -> None:
@@ -206,7 +200,7 @@ def test_cited_verify_passes_and_names_a_damaged_file(tmp_path: Path) -> None:
     update_index(index_dir, embedder, [article(i) for i in range(5)], options=OPTIONS)
     update_index(index_dir, embedder, [article(6)], options=OPTIONS)
     done = cli("verify", "--index", str(index_dir), "--all")
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert done.stdout.count("ok v0000") == 2
     _, folder = current_version(index_dir)
     damaged = folder / "segments/s000002/vectors.npy"
@@ -214,11 +208,11 @@ def test_cited_verify_passes_and_names_a_damaged_file(tmp_path: Path) -> None:
     data[-3] ^= 0x10
     damaged.write_bytes(bytes(data))
     done = cli("verify", "--index", str(index_dir))
-    assert done.returncode == 1
+    assert done.exit_code == 1
     assert "FAILED" in done.stderr and "segments/s000002/vectors.npy" in done.stderr
     (index_dir / POINTER).unlink()
     done = cli("verify", "--index", str(index_dir))
-    assert done.returncode == 1 and "cited index" in done.stderr
+    assert done.exit_code == 1 and "cited index" in done.stderr
 
 
 @pytest.mark.parametrize("wait", [0.2])

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cited.config import Settings
 from indexer.build import build_index
 from indexer.embedders import load_embedder
 from indexer.embedders.base import Embedder
@@ -17,7 +18,6 @@ from indexer.embedders.onnx_int8 import ONNX_FILE, OnnxInt8Embedder, read_model_
 from indexer.errors import IndexMismatchError, ModelNotFoundError
 from indexer.index import open_index
 from indexer.sentences import sentence_spans
-from indexer.settings import Settings
 from service.pipeline import Pipeline
 from tests.conftest import CORPUS, SEED, SEED_QUESTION
 

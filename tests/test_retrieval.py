@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cited.config import MODES
 from indexer.build import build_index
 from indexer.filters import Filters
 from indexer.index import Hit, Index, open_index
-from service.retrieval import MODES, Retriever, UnknownModeError, fuse
+from service.retrieval import Retriever, UnknownModeError, fuse
 from tests.fakes import HashingEmbedder
 
 R1 = "The central bank raised interest rates again."
@@ -140,7 +141,7 @@ def test_passages_carry_metadata(retriever: Retriever) -> None:
 def test_api_modes_and_filters(tmp_path: Path, index: Index) -> None:
     from fastapi.testclient import TestClient
 
-    from indexer.settings import Settings
+    from cited.config import Settings
     from service.app import create_app
 
     app = create_app(Settings(index_dir=index.folder.parent.parent), embedder=HashingEmbedder())

@@ -30,7 +30,7 @@ from schemathesis.checks import (
 from schemathesis.core.result import Ok
 from schemathesis.python import asgi
 
-from indexer.settings import Settings
+from cited.config import Settings
 from service.app import create_app
 from tests.api_support import build_small_index
 from tests.fakes import HashingEmbedder

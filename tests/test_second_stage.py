@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cited.config import RetrievalSettings, Settings
 from indexer.build import options_from
 from indexer.errors import IndexIntegrityError, ModelNotFoundError
 from indexer.index import Hit, Index, open_index
@@ -21,10 +22,9 @@ from indexer.second_stage import (
     load_second_stage,
 )
 from indexer.segments import SECOND_STAGE_FILE, SEGMENTS
-from indexer.settings import Settings
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
-from service.retrieval import FusionSettings, Retriever, UnknownModeError, fuse
+from service.retrieval import Retriever, UnknownModeError, fuse
 from tests.fakes import HashingEmbedder, KeywordEncoder
 
 KEYWORDS = ("wheat", "rates", "floods")
@@ -127,7 +127,7 @@ def indexed(tmp_path: Path) -> Index:
 
 def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(indexed: Index) -> None:
     encoder = KeywordEncoder(KEYWORDS)
-    fusion = FusionSettings(rrf_k=60, rerank_weight=2.0, rerank_depth=100)
+    fusion = RetrievalSettings(rrf_k=60, rerank_weight=2.0, rerank_depth=100)
     retriever = Retriever(
         indexed, HashingEmbedder(), fusion=fusion, second_stage=StoredVectorSecondStage(encoder)
     )
@@ -149,7 +149,7 @@ def test_hybrid_rerank_fuses_the_second_stage_as_a_third_ranking(indexed: Index)
 
 
 def test_weight_zero_gives_the_hybrid_ranking(indexed: Index) -> None:
-    fusion = FusionSettings(rerank_weight=0.0)
+    fusion = RetrievalSettings(rerank_weight=0.0)
     second_stage = StoredVectorSecondStage(KeywordEncoder(KEYWORDS))
     retriever = Retriever(indexed, HashingEmbedder(), fusion=fusion, second_stage=second_stage)
     for query in ("floods closed roads", "interest rates", "wheat"):
@@ -206,7 +206,7 @@ def test_the_factory_loads_a_second_stage_by_name(monkeypatch: pytest.MonkeyPatc
 
 def test_the_stored_vector_second_stage_takes_its_lead_size_from_the_settings() -> None:
     settings = Settings(reranker="none", rerank_lead_chars=300)
-    stage = StoredVectorSecondStage(KeywordEncoder(KEYWORDS), settings.rerank_lead_chars)
+    stage = StoredVectorSecondStage(KeywordEncoder(KEYWORDS), settings.index.rerank_lead_chars)
     stored = options_from(settings, progress=False, second_stage=stage).second_stage
     assert stored is not None and stored.record().lead_chars == 300
     assert options_from(settings, second_stage=TextOverlap()).second_stage is None

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cited.config import Settings
 from indexer.build import options_from
 from indexer.embedders.base import Embedder, TextEncoder
 from indexer.index import open_index
 from indexer.manifest import MANIFEST
 from indexer.second_stage import StoredVectorSecondStage
-from indexer.settings import Settings
 from indexer.types import Article
 from indexer.update import update_index
 from service.pipeline import Pipeline

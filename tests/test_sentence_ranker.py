@@ -15,6 +15,7 @@ from eval.cli import app
 from eval.train_examples import load_examples, save_examples
 from eval.train_selector import Example, cross_validate, fit, top1
 from indexer.embedders.base import Embedder
+from service.answering.candidates import candidates
 from service.answering.features import FEATURES, Scores, focus, sentence_features
 from service.answering.ranker import (
     PACKAGED,
@@ -22,7 +23,7 @@ from service.answering.ranker import (
     SentenceRanker,
     load_ranker,
 )
-from service.answering.sentences import SentenceSelector, candidates
+from service.answering.sentences import SentenceSelector
 from service.retrieval import Passage, Retrieval
 from tests.fakes import HashingEmbedder
 from tests.test_eval import write_beir
@@ -221,11 +222,8 @@ def test_collected_examples_round_trip(tmp_path: Path) -> None:
 def test_train_selector_cli_records_its_data_and_eval_flags_it(
     tmp_path: Path, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import eval.answers_cli
-    import eval.train_cli
+    from cited.compose import Parts
 
-    monkeypatch.setattr(eval.train_cli, "load_embedder", lambda settings: real_embedder)
-    monkeypatch.setattr(eval.answers_cli, "load_embedder", lambda settings: real_embedder)
     monkeypatch.setenv("CITED_RERANKER", "none")
     monkeypatch.setenv("CITED_MODE", "hybrid")
     data = write_beir(tmp_path / "tiny")
@@ -233,7 +231,9 @@ def test_train_selector_cli_records_its_data_and_eval_flags_it(
     runner = CliRunner()
     args = ["train-selector", "--news", str(data), "--examples", str(tmp_path / "examples")]
     index = ["--index", str(tmp_path / "index")]
-    result = runner.invoke(app, [*args, *index, "--out", str(model)])
+    result = runner.invoke(
+        app, [*args, *index, "--out", str(model)], obj=Parts(embedder=real_embedder)
+    )
     assert result.exit_code == 0, result.output
     assert "| tiny | 2 | 2 |" in result.output  # two questions with answers, both useful
     ranker = load_ranker(str(model))
@@ -245,13 +245,17 @@ def test_train_selector_cli_records_its_data_and_eval_flags_it(
     # A re-fit reads the collected examples: no index is opened (this one does not exist).
     refit = tmp_path / "refit.json"
     missing = ["--index", str(tmp_path / "absent")]
-    result = runner.invoke(app, [*args, *missing, "--out", str(refit)])
+    result = runner.invoke(
+        app, [*args, *missing, "--out", str(refit)], obj=Parts(embedder=real_embedder)
+    )
     assert result.exit_code == 0, result.output
     again = load_ranker(str(refit))
     assert again is not None and np.array_equal(again.coef, ranker.coef)
     assert again.record["sources"][0]["examples_file"].endswith("tiny.npz")
     assert not (tmp_path / "absent").exists()
-    result = runner.invoke(app, [*args, "--limit", "1", "--out", str(refit)])
+    result = runner.invoke(
+        app, [*args, "--limit", "1", "--out", str(refit)], obj=Parts(embedder=real_embedder)
+    )
     assert result.exit_code == 2 and "collected with --limit None, not 1" in result.output
 
     monkeypatch.setenv("CITED_SENTENCE_RANKER", str(model))
@@ -259,28 +263,23 @@ def test_train_selector_cli_records_its_data_and_eval_flags_it(
     result = runner.invoke(
         app,
         ["answers", "--data", str(data), "--index", str(tmp_path / "index"), "--out", str(out)],
+        obj=Parts(embedder=real_embedder),
     )
     assert result.exit_code == 0, result.output
     run = json.loads((out / "metrics.json").read_text())["run"]
     assert run["sentence_ranker"] == str(model) and run["ranker_trained_on_this"] is True
 
-    result = runner.invoke(app, ["train-selector", "--out", str(model)])
+    result = runner.invoke(
+        app, ["train-selector", "--out", str(model)], obj=Parts(embedder=real_embedder)
+    )
     assert result.exit_code == 2 and "nothing to train on" in result.output
 
 
 def test_cited_train_selector_runs_the_eval_trainer() -> None:
-    import subprocess
-    import sys
+    """`cited train selector` is eval's trainer, mounted in process."""
+    from cited.cli import app as cited_app
 
-    from tests.conftest import ROOT
-
-    def cited(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "service", "train", *args],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-
-    done = cited("reader")
-    assert done.returncode == 2 and "usage: cited train selector" in done.stderr
-    done = cited("selector")
-    assert done.returncode == 2 and "nothing to train on" in done.stderr
+    done = CliRunner().invoke(cited_app, ["train", "reader"])
+    assert done.exit_code == 2 and "No such command 'reader'" in done.output
+    done = CliRunner().invoke(cited_app, ["train", "selector"])
+    assert done.exit_code == 2 and "nothing to train on" in done.output

@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from indexer.embedders.base import Embedder
-from indexer.settings import Settings
+from cited.config import Settings
+from indexer.embedders.base import Embedder, TextEncoder
+from indexer.second_stage import StoredVectorSecondStage
 from service.answering.base import ShortAnswer
 from service.answering.short import question_type, short_span
 from service.app import create_app
@@ -145,21 +146,24 @@ def test_seed_questions_short_answers(client: TestClient, question: str, expecte
 
 @pytest.mark.slow
 def test_cli_ask_prints_the_short_answer(
-    seed_index: Path, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    seed_index: Path, real_embedder: Embedder, second_stage: TextEncoder
 ) -> None:
-    import service.app
+    from cited.compose import Parts
     from service.cli import app
 
-    monkeypatch.setenv("CITED_INDEX_DIR", str(seed_index))
-    monkeypatch.setattr(service.app, "load_embedder", lambda settings: real_embedder)
-    result = CliRunner().invoke(app, ["ask", "When did Li become defence minister?"])
+    settings = Settings(index_dir=seed_index)
+    parts = Parts(
+        settings, embedder=real_embedder, second_stage=StoredVectorSecondStage(second_stage)
+    )
+    question = "When did Li become defence minister?"
+    result = CliRunner().invoke(app, ["ask", question], obj=parts)
     assert result.exit_code == 0, result.output
     assert "Li became defence minister in March. [1]" in result.output
     assert "Short answer: March" in result.output
 
 
 def test_question_sentences_are_never_answers() -> None:
-    from service.answering.sentences import candidates, is_question
+    from service.answering.candidates import candidates, is_question
     from service.retrieval import Passage
 
     assert is_question("Will they blame the US or China?")

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import Markup
 
+from cited.config import Settings
 from indexer.build import build_index
 from indexer.embedders.base import Embedder
-from indexer.settings import Settings
 from service.app import create_app
 from service.errors import error_body
 from service.routers.stream import sse

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from typing import get_args
 
+from cited.config import IndexSettings, Settings
 from indexer.embedders.base import Embedder
-from indexer.settings import Settings
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The embedder ``settings.backend`` names (backends import lazily: torch is heavy)."""
-    if settings.backend == "torch":
+    """The embedder ``settings.index.backend`` names (backends import lazily: torch is heavy)."""
+    if settings.index.backend == "torch":
         from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
-    if settings.backend == "onnx-int8":
+        return SentenceTransformerEmbedder(
+            settings.index.model, batch_size=settings.index.batch_size
+        )
+    if settings.index.backend == "onnx-int8":
         from indexer.embedders.onnx_int8 import OnnxInt8Embedder
 
         return OnnxInt8Embedder(
-            settings.model, batch_size=settings.batch_size, cache_dir=settings.onnx_cache_dir
+            settings.index.model,
+            batch_size=settings.index.batch_size,
+            cache_dir=settings.index.onnx_cache_dir,
         )
-    valid = ", ".join(get_args(Settings.model_fields["backend"].annotation))
-    raise ValueError(f"unknown embedding backend {settings.backend!r}; valid backends: {valid}")
+    valid = ", ".join(get_args(IndexSettings.model_fields["backend"].annotation))
+    raise ValueError(
+        f"unknown embedding backend {settings.index.backend!r}; valid backends: {valid}"
+    )

@@ -23,11 +23,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cited.config import PACKAGED_MODEL, IndexSettings, default_of
 from indexer.embedders.base import Embedder
 from indexer.embedders.sentence_transformer import resolve_model
 from indexer.errors import ModelNotFoundError
 from indexer.manifest import sha256_file
-from indexer.settings import PACKAGED_MODEL
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ class OnnxInt8Embedder(Embedder):
     def __init__(
         self,
         model: str = PACKAGED_MODEL,
-        batch_size: int = 32,
+        batch_size: int = default_of(IndexSettings, "batch_size"),
         cache_dir: Path | None = None,
         threads: int | None = None,
     ):

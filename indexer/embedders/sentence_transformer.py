@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cited.config import PACKAGED_MODEL, IndexSettings, default_of
 from indexer.embedders.base import Embedder
 from indexer.errors import ModelNotFoundError
-from indexer.settings import PACKAGED_MODEL
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,12 @@ def resolve_model(model: str) -> tuple[str, Path]:
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model on the CPU; unit-length vectors (inner product = cosine)."""
 
-    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 32, device: str = "cpu"):
+    def __init__(
+        self,
+        model: str = PACKAGED_MODEL,
+        batch_size: int = default_of(IndexSettings, "batch_size"),
+        device: str = "cpu",
+    ):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer  # heavy: import on use

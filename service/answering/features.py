@@ -13,15 +13,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from service.answering.candidates import Candidate
 from service.answering.short import question_type, short_span
 from service.answering.terms import content_terms, lexical_scores
-
-if TYPE_CHECKING:
-    from service.answering.sentences import Candidate
 
 #: Column order of :func:`sentence_features` (a trained model records it and is checked on load).
 #: No plain "how many new terms" feature: a longer sentence contains more strings, so the

@@ -26,14 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cited.config import AnswerSettings, default_of
 from indexer.embedders.base import Embedder
-from indexer.sentences import sentence_spans
 from service.answering.base import Answer, AnswerSelector, Citation, ShortAnswer
+from service.answering.candidates import Candidate, candidates
 from service.answering.features import Scores, sentence_features
 from service.answering.ranker import SentenceRanker
 from service.answering.short import short_span
 from service.answering.terms import content_terms, lexical_scores
-from service.retrieval import Passage, Retrieval
+from service.retrieval import Retrieval
 
 
 @dataclass(frozen=True)
@@ -48,53 +49,13 @@ class SelectorWeights:
     second_ratio: float = 0.85
 
 
-@dataclass(frozen=True)
-class Candidate:
-    passage: Passage
-    start: int
-    end: int
-    text: str
-    terms: frozenset[str]
-
-
-def is_question(text: str) -> bool:
-    """A sentence that asks ("...?", also before a closing quote) answers nothing."""
-    return text.rstrip("\"'\u201d\u2019)] ").endswith("?")
-
-
-def candidates(passages: list[Passage]) -> list[Candidate]:
-    """Sentences of the passages that may answer (not questions), with article offsets, each
-    (article, start) once."""
-    seen: set[tuple[str, int]] = set()
-    found = []
-    for passage in passages:
-        for start, end in sentence_spans(passage.text):
-            key = (passage.article_id, passage.start + start)
-            if key in seen:
-                continue
-            seen.add(key)
-            text = passage.text[start:end]
-            if is_question(text):
-                continue
-            found.append(
-                Candidate(
-                    passage,
-                    passage.start + start,
-                    passage.start + end,
-                    text,
-                    frozenset(content_terms(text)),
-                )
-            )
-    return found
-
-
 class SentenceSelector(AnswerSelector):
     def __init__(
         self,
         embedder: Embedder,
         *,
-        passages: int = 5,
-        threshold: float = 0.38,
+        passages: int = default_of(AnswerSettings, "answer_passages"),
+        threshold: float = default_of(AnswerSettings, "abstain_threshold"),
         weights: SelectorWeights | None = None,
         ranker: SentenceRanker | None = None,
     ):

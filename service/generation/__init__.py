@@ -6,7 +6,7 @@ Generated text is never trusted: :mod:`service.generation.verify` keeps only the
 
 from __future__ import annotations
 
-from indexer.settings import Settings
+from cited.config import Settings
 from service.generation.base import GenerationError, Generator, Message
 
 __all__ = ["GenerationError", "Generator", "Message", "load_generator"]
@@ -14,21 +14,21 @@ __all__ = ["GenerationError", "Generator", "Message", "load_generator"]
 
 def load_generator(settings: Settings) -> Generator | None:
     """The generator the settings select, loaded now (None for ``generator == "none"``)."""
-    if settings.generator == "local":
+    if settings.generator.kind == "local":
         from service.generation.local import LocalGenerator
 
         return LocalGenerator(
-            max_tokens=settings.generator_max_tokens, threads=settings.generator_threads
+            max_tokens=settings.generator.max_tokens, threads=settings.generator.threads
         )
-    if settings.generator == "openai":
+    if settings.generator.kind == "openai":
         from service.generation.openai import OpenAIGenerator
 
-        key = settings.openai_api_key
+        key = settings.generator.openai_api_key
         return OpenAIGenerator(
-            settings.openai_base_url,
-            settings.openai_model,
+            settings.generator.openai_base_url,
+            settings.generator.openai_model,
             api_key=key.get_secret_value() if key else None,
-            max_tokens=settings.generator_max_tokens,
-            timeout_s=settings.generator_timeout_s,
+            max_tokens=settings.generator.max_tokens,
+            timeout_s=settings.generator.timeout_s,
         )
     return None

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cited.config import GeneratorSettings, default_of
 from service.generation.base import GenerationError, Generator, Message
 
 logger = logging.getLogger(__name__)
@@ -63,8 +64,8 @@ class LocalGenerator(Generator):
         self,
         model_path: Path | None = None,
         *,
-        max_tokens: int = 200,
-        threads: int = 1,
+        max_tokens: int = default_of(GeneratorSettings, "max_tokens"),
+        threads: int = default_of(GeneratorSettings, "threads"),
         n_ctx: int = 4096,
         expected_sha256: str | None = GGUF_SHA256,
     ):

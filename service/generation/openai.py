@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from cited.config import GeneratorSettings, default_of
 from service.generation.base import GenerationError, Generator, Message
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,8 @@ class OpenAIGenerator(Generator):
         model: str,
         *,
         api_key: str | None = None,
-        max_tokens: int = 200,
-        timeout_s: float = 60.0,
+        max_tokens: int = default_of(GeneratorSettings, "max_tokens"),
+        timeout_s: float = default_of(GeneratorSettings, "timeout_s"),
         client: httpx.Client | None = None,
     ):
         self.url = base_url.rstrip("/") + "/chat/completions"

@@ -47,7 +47,7 @@ _DESCRIBED = {
 
 def require_admin(request: Request, live: LiveDep) -> None:
     """Check ``Authorization: Bearer <token>`` against the configured admin token."""
-    token = live.settings.admin_token
+    token = live.settings.serve.admin_token
     if token is None or not token.get_secret_value():
         raise HTTPException(
             status_code=403,

@@ -5,6 +5,7 @@ from fastapi import APIRouter, HTTPException
 from service.convert import ask_response
 from service.deps import PipelineDep
 from service.errors import error_responses
+from service.query_limits import check_request
 from service.retrieval import UnknownModeError
 from service.schemas import AskRequest, AskResponse
 
@@ -19,6 +20,7 @@ router = APIRouter(tags=["ask"])
 def ask(request: AskRequest, pipeline: PipelineDep) -> AskResponse:
     """An answer with ``[n]`` markers whose citations quote the articles verbatim, or an
     abstention (``answer: null``) with the closest passages."""
+    check_request(pipeline.settings.retrieval, "question", request.question, request.k)
     try:
         result = pipeline.ask(request.question, request.k, request.mode, request.filters())
     except UnknownModeError as exc:

@@ -24,7 +24,7 @@ def describe(pipeline: Pipeline, live: LiveIndex) -> HealthResponse:
         model=pipeline.embedder.name,
         segments=len(pipeline.index.manifest.segments),
         reload_error=live.last_error,
-        admin=live.settings.admin_token is not None,
+        admin=live.settings.serve.admin_token is not None,
         mode=retriever.mode,
         modes=retriever.modes,
         second_stage=None

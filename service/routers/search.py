@@ -5,6 +5,7 @@ from fastapi import APIRouter, HTTPException
 from service.convert import passages_out
 from service.deps import PipelineDep
 from service.errors import error_responses
+from service.query_limits import check_request
 from service.retrieval import UnknownModeError
 from service.schemas import SearchRequest, SearchResponse
 
@@ -18,6 +19,7 @@ router = APIRouter(tags=["search"])
 )
 def search(request: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
     """The passages nearest to ``query``, best first."""
+    check_request(pipeline.settings.retrieval, "query", request.query, request.k)
     try:
         retrieval = pipeline.search(request.query, request.k, request.mode, request.filters())
     except UnknownModeError as exc:

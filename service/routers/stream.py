@@ -14,6 +14,7 @@ from service.convert import ask_response
 from service.deps import PipelineDep
 from service.errors import error_body, error_responses
 from service.pipeline import AskResult
+from service.query_limits import check_request
 from service.retrieval import UnknownModeError
 from service.schemas import AskRequest
 
@@ -80,6 +81,7 @@ def events(items: Iterator[str | AskResult], index_version: str) -> Iterator[str
 def ask_stream(request: AskRequest, pipeline: PipelineDep) -> StreamingResponse:
     """`POST /ask` as server-sent events: `token` pieces, then the verified `answer`, then
     `done`. Invalid requests are answered before the stream starts (422, 400, 413) as JSON."""
+    check_request(pipeline.settings.retrieval, "question", request.question, request.k)
     try:
         items = pipeline.ask_stream(request.question, request.k, request.mode, request.filters())
     except UnknownModeError as exc:

