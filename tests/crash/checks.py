@@ -1,0 +1,74 @@
+"""The checks after a kill, with no worker alive: the index verifies (in-process, and through
+``python -m indexer verify`` when asked), its current version's articles and counts, and a
+search through the service's pipeline."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from indexer.index import open_index
+from indexer.settings import Settings
+from indexer.verify import verify_index
+from service.pipeline import Pipeline
+from tests.crash.corpus import State
+from tests.crash.process import ROOT
+from tests.crash.tally import Tally
+from tests.fakes import HashingEmbedder
+
+QUERY = "council budget harbour storm festival"
+
+
+def check_verify(index_dir: Path, expected: int, use_cli: bool, tally: Tally) -> str | None:
+    """``verify_index`` of the current version (its article count must be ``expected``) and of
+    every kept one, and when asked ``python -m indexer verify``; a problem or None."""
+    results = list(verify_index(index_dir))
+    if len(results) != 1 or results[0][1] is not None:
+        return f"verify_index: {results}"
+    if results[0][2].get("articles") != expected:
+        return f"verify_index counts {results[0][2]}, expected {expected} articles"
+    for name, problem, _ in verify_index(index_dir, all_versions=True):
+        if problem is not None:
+            return f"verify_index --all: kept version {name}: {problem}"
+    if use_cli:
+        tally.cli_verifies += 1
+        done = subprocess.run(
+            [sys.executable, "-m", "indexer", "verify", "--index", str(index_dir)],
+            cwd=ROOT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            return f"cited verify exit {done.returncode}: {done.stderr.strip()}"
+    return None
+
+
+def read_state(index_dir: Path) -> tuple[str, State, dict[str, int]]:
+    """The current version's name, its articles and its manifest counts (``open_index``)."""
+    index = open_index(index_dir)
+    try:
+        state = {a.id: (a.title, a.text) for a, _ in index.store.articles()}
+        return index.version, state, index.counts
+    finally:
+        index.close()
+
+
+def check_serving(index_dir: Path, version: str, state: State) -> str | None:
+    """A search through the service's pipeline answers from ``version``'s articles."""
+    pipeline = Pipeline.open(Settings(index_dir=index_dir), HashingEmbedder())
+    try:
+        if pipeline.index.version != version:
+            return f"the service opened {pipeline.index.version}, the current one is {version}"
+        passages = pipeline.search(QUERY, 5).passages
+        if not passages and state:
+            return "the search found nothing"
+        for p in passages:
+            if p.article_id not in state or state[p.article_id][1][p.start : p.end] != p.text:
+                return f"passage {p.chunk_id} of {p.article_id!r} is not in version {version}"
+    finally:
+        pipeline.close()
+    return None
