@@ -111,7 +111,7 @@ def test_invalid_articles_are_422_with_the_field(
 
 
 def test_upload_files(client: TestClient) -> None:
-    files = [
+    files: list[tuple[str, tuple[str, str | bytes]]] = [
         ("file", ("harbour-news.txt", ARTICLE.replace("central bank", "harbour board"))),
         ("file", ("notes.pdf", b"%PDF-1.4")),
     ]

@@ -30,7 +30,7 @@ ARTICLES = [
 def options(encoder: KeywordEncoder | None, **changes: object) -> UpdateOptions:
     stage = SecondStage(encoder, lead_chars=40) if encoder is not None else None
     base = UpdateOptions(progress=False, chunk_tokens=8, grace_s=0.0, second_stage=stage)
-    return UpdateOptions(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+    return UpdateOptions(**{**base.__dict__, **changes})
 
 
 def expected_rows(index: Index, encoder: KeywordEncoder) -> tuple[list[int], np.ndarray]:

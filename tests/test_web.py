@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -187,7 +187,11 @@ def test_home_page_and_static_files(fake_client: TestClient) -> None:
 
 # ------------------------------------------------------------------ browser flows
 
-Shot = Callable[[Any, str], None]
+
+class Shot(Protocol):
+    """Saves a screenshot of ``page`` as ``name`` (the whole page unless ``full_page`` is off)."""
+
+    def __call__(self, page: Any, name: str, full_page: bool = True) -> None: ...
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import ROOT
 from tests.processes import free_port, running
@@ -24,7 +25,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "test-output" / "web"
 
 #: Short news articles of different years and sources, beside the seed article.
-EXTRA_ARTICLES = [
+EXTRA_ARTICLES: list[dict[str, Any]] = [
     {
         "_id": "ecb-raises-rates-2022",
         "title": "European Central Bank raises interest rates for the first time in 11 years",
