@@ -16,9 +16,11 @@ from tests.fakes import HashingEmbedder
 from tests.test_index_format import write_corpus
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app for the module: every test here only reads."""
     embedder = HashingEmbedder()
+    tmp_path = tmp_path_factory.mktemp("api")
     index_dir = tmp_path / "index"
     build_index([write_corpus(tmp_path / "corpus")], index_dir, embedder, progress=False)
     settings = Settings(index_dir=index_dir, max_body_bytes=4096, abstain_threshold=0.2)

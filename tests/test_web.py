@@ -32,7 +32,7 @@ from tests.web_support import (
     CHROMIUM_ARGS,
     EXTRA_ARTICLES,
     SCREENSHOTS,
-    serve,
+    serve_app,
     write_extra_corpus,
 )
 
@@ -205,8 +205,10 @@ def web_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder)
 
 
 @pytest.fixture(scope="module")
-def base_url(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve(web_index, tmp_path_factory.mktemp("log") / "server.log") as url:
+def base_url(web_index: Path, real_embedder: Embedder) -> Iterator[str]:
+    """The app as `cited serve` builds it over ``web_index``, with the session's model, served
+    by uvicorn in a thread (no second process loading the model again)."""
+    with serve_app(create_app(Settings(index_dir=web_index), embedder=real_embedder)) as url:
         yield url
 
 
