@@ -25,7 +25,7 @@ folder and kills the moment a phase shows: build folder, new segment, merge, BM2
 rename, pointer swap, garbage collection), since the last phases last only milliseconds; during
 a new interpreter's start-up; and after several completed operations. After each kill the checks
 (:mod:`tests.crash.checks`) run with no worker alive: ``verify_index`` (and
-``python -m indexer verify`` every 10th kill), the articles of the current version against the
+the ``verify`` command every 10th kill), the articles of the current version against the
 expected states, its counts, and a search through ``service.pipeline.Pipeline``.
 
 The names of the index's files and folders come from :mod:`tests.crash.layout_names` alone.

@@ -1,20 +1,20 @@
-"""The checks after a kill, with no worker alive: the index verifies (in-process, and through
-``python -m indexer verify`` when asked), its current version's articles and counts, and a
-search through the service's pipeline."""
+"""The checks after a kill, with no worker alive: the index verifies (``verify_index``, and
+the ``verify`` command of ``python -m indexer`` when asked, run in-process by Typer's
+``CliRunner``), its current version's articles and counts, and a search through the service's
+pipeline."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from indexer.cli import app as indexer_cli
 from indexer.index import open_index
 from indexer.settings import Settings
 from indexer.verify import verify_index
 from service.pipeline import Pipeline
 from tests.crash.corpus import State
-from tests.crash.process import ROOT
 from tests.crash.tally import Tally
 from tests.fakes import HashingEmbedder
 
@@ -23,7 +23,7 @@ QUERY = "council budget harbour storm festival"
 
 def check_verify(index_dir: Path, expected: int, use_cli: bool, tally: Tally) -> str | None:
     """``verify_index`` of the current version (its article count must be ``expected``) and of
-    every kept one, and when asked ``python -m indexer verify``; a problem or None."""
+    every kept one, and when asked the ``verify`` command; a problem or None."""
     results = list(verify_index(index_dir))
     if len(results) != 1 or results[0][1] is not None:
         return f"verify_index: {results}"
@@ -34,16 +34,9 @@ def check_verify(index_dir: Path, expected: int, use_cli: bool, tally: Tally) ->
             return f"verify_index --all: kept version {name}: {problem}"
     if use_cli:
         tally.cli_verifies += 1
-        done = subprocess.run(
-            [sys.executable, "-m", "indexer", "verify", "--index", str(index_dir)],
-            cwd=ROOT,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if done.returncode != 0:
-            return f"cited verify exit {done.returncode}: {done.stderr.strip()}"
+        done = CliRunner().invoke(indexer_cli, ["verify", "--index", str(index_dir)])
+        if done.exit_code != 0 or not done.output.startswith("ok "):
+            return f"cited verify exit {done.exit_code}: {done.output.strip()}"
     return None
 
 
