@@ -128,8 +128,10 @@ def test_bad_offsets_are_refused_with_a_reason(params: tuple[str | None, ...], r
         parse_span(10, *params)
 
 
-@pytest.fixture
-def fake_client(tmp_path: Path) -> Iterator[TestClient]:
+@pytest.fixture(scope="module")
+def fake_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app for the module's page tests (they only read)."""
+    tmp_path = tmp_path_factory.mktemp("pages")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     record = {
