@@ -326,6 +326,12 @@ class Settings(BaseSettings):
     def _route_flat(cls, data: Any) -> Any:
         return route_flat(data) if isinstance(data, dict) else data
 
+    @classmethod
+    def of(cls, **flat: Any) -> Self:
+        """Settings from keyword values by flat name (``Settings.of(index_dir=..., mode="bm25")``)
+        or section, over the environment: the typed spelling of ``Settings(**flat)``."""
+        return cls(**flat)
+
     def replace(self, **flat: Any) -> Self:
         """A validated copy with ``flat`` changed (flat names or whole sections); the
         environment is not read again."""

@@ -35,7 +35,7 @@ def make_client(tmp_path: Path, **changes: object) -> Iterator[TestClient]:
     embedder = HashingEmbedder()
     index_dir = tmp_path / "index"
     build_index([write_corpus(tmp_path / "corpus")], index_dir, embedder, progress=False)
-    settings = Settings(index_dir=index_dir, reload_interval_s=0, **changes)  # type: ignore[arg-type]
+    settings = Settings.of(index_dir=index_dir, reload_interval_s=0, **changes)
     with TestClient(create_app(settings, embedder=embedder)) as test_client:
         yield test_client
 
@@ -111,7 +111,7 @@ def test_invalid_articles_are_422_with_the_field(
 
 
 def test_upload_files(client: TestClient) -> None:
-    files = [
+    files: list[tuple[str, tuple[str, str | bytes]]] = [
         ("file", ("harbour-news.txt", ARTICLE.replace("central bank", "harbour board"))),
         ("file", ("notes.pdf", b"%PDF-1.4")),
     ]

@@ -165,7 +165,7 @@ def test_answers_cli_on_squad(tmp_path: Path, real_embedder: Embedder) -> None:
 @pytest.mark.slow
 def test_news_answers_through_the_pipeline(tmp_path: Path, real_embedder: Embedder) -> None:
     dataset = load_dataset(write_beir(tmp_path / "tiny"))
-    settings = Settings(index_dir=tmp_path / "index", abstain_threshold=0.2)
+    settings = Settings.of(index_dir=tmp_path / "index", abstain_threshold=0.2)
     prepare_index(dataset, settings.index.index_dir, real_embedder, settings, False)
     pipeline = Pipeline.open(settings, real_embedder)
     try:

@@ -16,12 +16,14 @@ from tests.fakes import HashingEmbedder
 from tests.test_index_format import write_corpus
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app for the module: every test here only reads."""
     embedder = HashingEmbedder()
+    tmp_path = tmp_path_factory.mktemp("api")
     index_dir = tmp_path / "index"
     build_index([write_corpus(tmp_path / "corpus")], index_dir, embedder, progress=False)
-    settings = Settings(index_dir=index_dir, max_body_bytes=4096, abstain_threshold=0.2)
+    settings = Settings.of(index_dir=index_dir, max_body_bytes=4096, abstain_threshold=0.2)
     with TestClient(create_app(settings, embedder=embedder)) as test_client:
         yield test_client
 
@@ -115,6 +117,6 @@ def test_an_index_from_another_model_is_refused_at_startup(tmp_path: Path) -> No
     index_dir = tmp_path / "index"
     build_index([write_corpus(tmp_path / "corpus")], index_dir, HashingEmbedder(), progress=False)
     other = HashingEmbedder(name="test/other-model")
-    app = create_app(Settings(index_dir=index_dir), embedder=other)
+    app = create_app(Settings.of(index_dir=index_dir), embedder=other)
     with pytest.raises(IndexMismatchError, match="test/other-model"), TestClient(app):
         pass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -17,12 +17,18 @@ from tests.fakes import HashingEmbedder
 from tests.test_index_format import write_corpus
 
 
-@pytest.fixture
-def pipeline(tmp_path: Path) -> Pipeline:
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    """One pipeline for the module: every test here only reads."""
     embedder = HashingEmbedder()
+    tmp_path = tmp_path_factory.mktemp("citations")
     index_dir = tmp_path / "index"
     build_index([write_corpus(tmp_path / "corpus")], index_dir, embedder, progress=False)
-    return Pipeline.open(Settings(index_dir=index_dir, abstain_threshold=0.2), embedder)
+    opened = Pipeline.open(Settings.of(index_dir=index_dir, abstain_threshold=0.2), embedder)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def answered(pipeline: Pipeline, question: str) -> tuple[Answer, Citation]:
@@ -47,7 +53,9 @@ def test_sound_citation_passes(pipeline: Pipeline) -> None:
         (lambda c, text: replace(c, article_id="story-404"), "not in index version"),
     ],
 )
-def test_broken_citations_are_refused(pipeline: Pipeline, change, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_broken_citations_are_refused(
+    pipeline: Pipeline, change: Callable[[Citation, str], Citation], reason: str
+) -> None:
     result = pipeline.ask("Who said the bank would act?")
     citation = result.answer.citations[0]
     text = pipeline.index.article(citation.article_id).text

@@ -7,8 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cited.cli import app
 from cited.compose import Parts
@@ -34,7 +33,7 @@ def test_index_skips_malformed_files_and_summarises(
     )
     (corpus / "scan.pdf").write_bytes(b"%PDF-1.4")
     index_dir = tmp_path / "index"
-    settings = Settings(index_dir=index_dir)
+    settings = Settings.of(index_dir=index_dir)
     command = ["index", str(corpus)]
 
     def run() -> Result:

@@ -72,6 +72,7 @@ def test_no_request_fails_while_the_index_changes(tmp_path: Path, real_embedder:
             i = 0
             while not stop.is_set():
                 question = QUESTIONS[(number + i) % len(QUESTIONS)]
+                body: dict[str, object]
                 if i % 2:
                     route, body = "/ask", {"question": question}
                 else:

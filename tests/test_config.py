@@ -48,7 +48,7 @@ def test_every_flat_name_is_read_from_its_cited_variable(monkeypatch: pytest.Mon
     monkeypatch.setenv("CITED_TITLE_CONTEXT", "false")
     settings = Settings()
     assert settings.index.index_dir == Path("/tmp/idx")
-    assert settings.retrieval.mode is Mode.BM25 and settings.retrieval.mode == "bm25"
+    assert settings.retrieval.mode is Mode.BM25 and str(settings.retrieval.mode) == "bm25"
     assert settings.answer.abstain_threshold == 0.5
     assert settings.generator.kind == "openai" and settings.generator.max_tokens == 12
     assert settings.generator.openai_api_key == SecretStr("secret")
@@ -72,10 +72,10 @@ def test_keywords_take_flat_names_or_sections_and_win_over_the_environment(
 ) -> None:
     monkeypatch.setenv("CITED_BATCH_SIZE", "7")
     monkeypatch.setenv("CITED_MODEL", "/models/x")
-    flat = Settings(batch_size=3, generator="local")
+    flat = Settings.of(batch_size=3, generator="local")
     assert flat.index.batch_size == 3 and flat.index.model == "/models/x"
     assert flat.generator.kind == "local"
-    nested = Settings(index={"batch_size": 4}, generator=GeneratorSettings(threads=3))
+    nested = Settings.of(index={"batch_size": 4}, generator=GeneratorSettings(threads=3))
     assert nested.index.batch_size == 4 and nested.index.model == "/models/x"
     assert nested.generator.threads == 3
 
@@ -83,7 +83,7 @@ def test_keywords_take_flat_names_or_sections_and_win_over_the_environment(
 def test_replace_returns_a_validated_copy_without_reading_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = Settings(index_dir=Path("one"))
+    settings = Settings.of(index_dir=Path("one"))
     monkeypatch.setenv("CITED_BATCH_SIZE", "9")
     copy = settings.replace(index_dir=Path("two"), mode="dense", generator_threads=2)
     assert copy.index.index_dir == Path("two") and copy.index.batch_size == 32
@@ -123,7 +123,7 @@ def test_a_list_that_is_not_json_is_refused_with_an_example(
 
 def test_unknown_names_are_refused() -> None:
     with pytest.raises(ValidationError, match="bogus"):
-        Settings(bogus=1)
+        Settings.of(bogus=1)
     with pytest.raises(ValidationError, match="extra"):
         RetrievalSettings(rrf=3)  # type: ignore[call-arg]
 
@@ -154,7 +154,9 @@ def test_defaults_are_written_once_in_the_sections() -> None:
 
 def test_parts_build_once_take_given_ones_and_refuse_unknown_names(tmp_path: Path) -> None:
     embedder = HashingEmbedder()
-    parts = Parts(Settings(index_dir=tmp_path, reranker="none"), embedder=embedder, generator=None)
+    parts = Parts(
+        Settings.of(index_dir=tmp_path, reranker="none"), embedder=embedder, generator=None
+    )
     assert parts.embedder is embedder and parts.generator is None
     assert parts.second_stage is None
     assert parts.selector is parts.selector  # cached
@@ -172,7 +174,7 @@ def test_configured_request_limits_are_enforced_and_documented(tmp_path: Path) -
 
     index_dir = tmp_path / "index"
     build_index([CORPUS], index_dir, HashingEmbedder(), progress=False)
-    settings = Settings(index_dir=index_dir, max_k=7, max_query_chars=50, reload_interval_s=0)
+    settings = Settings.of(index_dir=index_dir, max_k=7, max_query_chars=50, reload_interval_s=0)
     app = create_app(settings, embedder=HashingEmbedder())
     with TestClient(app) as client:
         schema = client.get("/openapi.json").json()["components"]["schemas"]
@@ -189,7 +191,7 @@ def test_configured_request_limits_are_enforced_and_documented(tmp_path: Path) -
         assert too_long.status_code == 422 and "at most 50 characters" in too_long.text
         stream = client.post("/ask/stream", json={"question": "q" * 51})
         assert stream.status_code == 422
-    default = create_app(Settings(index_dir=index_dir), embedder=HashingEmbedder())
+    default = create_app(Settings.of(index_dir=index_dir), embedder=HashingEmbedder())
     with TestClient(default) as client:
         schema = client.get("/openapi.json").json()["components"]["schemas"]
         assert schema["SearchRequest"]["properties"]["query"]["maxLength"] == 2000

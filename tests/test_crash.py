@@ -1,12 +1,10 @@
 """Crash safety of the live index: an indexer killed with SIGKILL at random points of an update
-(``scripts/crash_test.py``) leaves a version that verifies and serves, the previous or the new
-one; a damaged file of the newest version is named by ``verify`` and spares the previous one."""
+(:mod:`tests.crash`, run here in-process; the killed workers are real processes) leaves a
+version that verifies and serves, the previous or the new one; a damaged file of the newest
+version is named by ``verify`` and spares the previous one."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,34 +13,32 @@ from indexer.index import open_named_version
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
 from indexer.verify import verify_index
-from indexer.versions import VERSIONS, published_versions
-from tests.conftest import ROOT
+from indexer.versions import published_versions
+from tests.crash.driver import crash_test
+from tests.crash.layout_names import LEXICAL_DIR, SEGMENTS, VECTORS_FILE, VERSIONS, new_segment
+from tests.crash.tally import summary
 from tests.fakes import HashingEmbedder
 
-SCRIPT = ROOT / "scripts" / "crash_test.py"
 KILLS = 20
 
 
 def test_an_update_killed_at_random_points_leaves_the_previous_or_the_new_version(
     tmp_path: Path,
 ) -> None:
-    args = ["--kills", str(KILLS), "--json", "--seed", "7", "--dir", str(tmp_path / "crash")]
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
-    assert summary["kills"] == KILLS
-    assert summary["verify_failures"] == 0
-    assert summary["serve_failures"] == 0
-    assert summary["state_failures"] == 0
-    assert summary["final_ok"] is True
-    assert summary["previous"] > 0 and summary["new"] > 0, summary
-    assert summary["previous"] + summary["new"] == KILLS
+    work = tmp_path / "crash"
+    work.mkdir()
+    tally = crash_test(work, KILLS, seed=7, articles=200, spawn=False)
+    result = summary(tally)
+    assert tally.passed, (result, tally.problems[:20])
+    assert result["kills"] == KILLS
+    assert result["verify_failures"] == 0
+    assert result["serve_failures"] == 0
+    assert result["state_failures"] == 0
+    assert result["worker_errors"] == 0
+    assert result["final_ok"] is True
+    assert result["previous"] > 0 and result["new"] > 0, result
+    assert result["previous"] + result["new"] == KILLS
+    assert result["cli_verifies"] == 3  # kills 10 and 20, and the final update
 
 
 def article(i: int, variant: int = 0) -> Article:
@@ -57,9 +53,9 @@ def article(i: int, variant: int = 0) -> Article:
 def _unshared_file(folder: Path, where: str) -> Path:
     """A file of the newest version that no other version links to."""
     if where == "bm25":
-        candidates = sorted((folder / "bm25").glob("*.npy"))
+        candidates = sorted((folder / LEXICAL_DIR).glob("*.npy"))
     else:
-        candidates = [folder / "segments" / "s000002" / "vectors.npy"]
+        candidates = [folder / SEGMENTS / new_segment("000002") / VECTORS_FILE]
     unshared = [p for p in candidates if p.stat().st_nlink == 1]
     assert unshared, f"every candidate in {folder} is shared with another version"
     return unshared[-1]

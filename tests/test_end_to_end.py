@@ -30,7 +30,7 @@ UNANSWERABLE = "How many goals did Lionel Messi score at the 2022 World Cup?"
 
 @pytest.fixture(scope="module")
 def client(seed_index: Path, real_embedder: Embedder) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(index_dir=seed_index), embedder=real_embedder)) as c:
+    with TestClient(create_app(Settings.of(index_dir=seed_index), embedder=real_embedder)) as c:
         yield c
 
 
@@ -90,7 +90,7 @@ def test_cli_ask_prints_the_answer_and_citation(
     from cited.compose import Parts
 
     parts = Parts(
-        Settings(index_dir=seed_index),
+        Settings.of(index_dir=seed_index),
         embedder=real_embedder,
         second_stage=StoredVectorSecondStage(second_stage),
     )
@@ -104,7 +104,7 @@ def test_cli_reports_a_missing_index(tmp_path: Path) -> None:
     from cited.cli import app
     from cited.compose import Parts
 
-    parts = Parts(Settings(index_dir=tmp_path / "none"), embedder=HashingEmbedder())
+    parts = Parts(Settings.of(index_dir=tmp_path / "none"), embedder=HashingEmbedder())
     done = CliRunner().invoke(app, ["search", "anything"], obj=parts)
     assert done.exit_code == 2
     assert "cited index" in done.stderr and isinstance(done.exception, SystemExit)

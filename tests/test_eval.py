@@ -273,7 +273,7 @@ def test_tune_fusion_grid(tmp_path: Path) -> None:
     dataset = load_dataset(write_beir(tmp_path / "tiny"))
     embedder, index = HashingEmbedder(), tmp_path / "index"
     build_index([dataset.corpus], index, embedder, progress=False)
-    pipeline = Pipeline.open(Settings(index_dir=index), embedder)
+    pipeline = Pipeline.open(Settings.of(index_dir=index), embedder)
     before = pipeline.retriever.fusion
     points = tune_fusion(
         dataset, pipeline, dense_weights=(0.5, 1.0, 2.0), rrf_ks=(10, 60), progress=False
@@ -298,7 +298,7 @@ def test_tune_fusion_fits_the_second_stage_weight(tmp_path: Path) -> None:
 
     dataset = load_dataset(write_beir(tmp_path / "tiny"))
     embedder, encoder = HashingEmbedder(), KeywordEncoder(("wheat", "rates", "floods"))
-    settings = Settings(index_dir=tmp_path / "index", reranker="none")
+    settings = Settings.of(index_dir=tmp_path / "index", reranker="none")
     second_stage = StoredVectorSecondStage(encoder)
     build_with_settings(
         [dataset.corpus], settings.index.index_dir, embedder, settings, progress=False,

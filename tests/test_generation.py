@@ -162,7 +162,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def settings(index_dir: Path, **changes: object) -> Settings:
     values: dict[str, object] = {"index_dir": index_dir, "abstain_threshold": 0.2, **changes}
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings.of(**values)
 
 
 def pipeline_with(index_dir: Path, generator: Generator | None) -> Pipeline:

@@ -37,7 +37,7 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def onnx_embedder(onnx_cache: Path) -> OnnxInt8Embedder:
     """Made through the settings factory: the first construction exports (tens of seconds)."""
-    settings = Settings(backend="onnx-int8", onnx_cache_dir=onnx_cache, batch_size=16)
+    settings = Settings.of(backend="onnx-int8", onnx_cache_dir=onnx_cache, batch_size=16)
     embedder = load_embedder(settings)
     assert isinstance(embedder, OnnxInt8Embedder)
     return embedder
@@ -115,7 +115,7 @@ def test_an_onnx_index_answers_the_seed_question(
     index_dir = tmp_path / "index"
     report = build_index([CORPUS], index_dir, onnx_embedder, progress=False)
     assert report.articles >= 1 and not report.skipped
-    settings = Settings(index_dir=index_dir, backend="onnx-int8")
+    settings = Settings.of(index_dir=index_dir, backend="onnx-int8")
     pipeline = Pipeline.over(open_index(index_dir), onnx_embedder, settings)
     result = pipeline.ask(SEED_QUESTION)
     answer = result.answer

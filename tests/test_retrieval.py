@@ -144,7 +144,7 @@ def test_api_modes_and_filters(tmp_path: Path, index: Index) -> None:
     from cited.config import Settings
     from service.app import create_app
 
-    app = create_app(Settings(index_dir=index.folder.parent.parent), embedder=HashingEmbedder())
+    app = create_app(Settings.of(index_dir=index.folder.parent.parent), embedder=HashingEmbedder())
     with TestClient(app) as client:
         body = client.post(
             "/search", json={"query": "wheat", "k": 5, "mode": "bm25", "source": "Echo"}

@@ -63,13 +63,13 @@ OPERATIONS = [
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
     embedder = HashingEmbedder()
     index_dir = build_small_index(tmp_path_factory.mktemp("schemathesis"), embedder)
-    settings = Settings(
+    settings = Settings.of(
         index_dir=index_dir,
         max_body_bytes=16 * 1024,
         upload_max_bytes=64 * 1024,
         abstain_threshold=0.2,
         reload_interval_s=0,
-        admin_token=TOKEN,  # type: ignore[arg-type]
+        admin_token=TOKEN,
     )
     app = create_app(settings, embedder=embedder)
     yield schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -197,15 +197,15 @@ class TextOverlap(SecondStage):
 
 
 def test_the_factory_loads_a_second_stage_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert load_second_stage(Settings(reranker=" None ")) is None
+    assert load_second_stage(Settings.of(reranker=" None ")) is None
     monkeypatch.setitem(SECOND_STAGES, "overlap", lambda settings: TextOverlap())
-    assert isinstance(load_second_stage(Settings(reranker="Overlap")), TextOverlap)
+    assert isinstance(load_second_stage(Settings.of(reranker="Overlap")), TextOverlap)
     with pytest.raises(ModelNotFoundError, match="'no-such-stage' is not a second stage \\(none, "):
-        load_second_stage(Settings(reranker="no-such-stage"))
+        load_second_stage(Settings.of(reranker="no-such-stage"))
 
 
 def test_the_stored_vector_second_stage_takes_its_lead_size_from_the_settings() -> None:
-    settings = Settings(reranker="none", rerank_lead_chars=300)
+    settings = Settings.of(reranker="none", rerank_lead_chars=300)
     stage = StoredVectorSecondStage(KeywordEncoder(KEYWORDS), settings.index.rerank_lead_chars)
     stored = options_from(settings, progress=False, second_stage=stage).second_stage
     assert stored is not None and stored.record().lead_chars == 300
@@ -216,7 +216,7 @@ def test_a_second_stage_that_stores_nothing_runs_on_an_index_without_vectors(
     tmp_path: Path,
 ) -> None:
     stage = TextOverlap()
-    options = options_from(Settings(reranker="none"), progress=False, second_stage=stage)
+    options = options_from(Settings.of(reranker="none"), progress=False, second_stage=stage)
     update_index(tmp_path, HashingEmbedder(), ARTICLES, options=options)
     index = open_index(tmp_path)
     assert index.manifest.second_stage is None

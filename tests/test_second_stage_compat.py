@@ -36,7 +36,7 @@ def test_an_old_index_gives_identical_hybrid_rerank_results(
 ) -> None:
     expected = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
     stage = StoredVectorSecondStage(second_stage)
-    pipeline = Pipeline.open(Settings(index_dir=old_index), real_embedder, second_stage=stage)
+    pipeline = Pipeline.open(Settings.of(index_dir=old_index), real_embedder, second_stage=stage)
     try:
         assert pipeline.index.manifest.second_stage == stage.stored.record()
         assert "hybrid+rerank" in pipeline.retriever.modes
@@ -59,7 +59,7 @@ def test_an_old_index_keeps_its_second_stage_through_an_update(
     chunks = before.manifest.counts["chunks"]
     before.close()
     article = Article("new-1", "Wheat harvest", "Farmers expect a record wheat harvest this year.")
-    options = options_from(Settings(index_dir=old_index), progress=False, second_stage=stage)
+    options = options_from(Settings.of(index_dir=old_index), progress=False, second_stage=stage)
     report = update_index(old_index, real_embedder, [article], options=options)
     assert not report.rebuilt and report.leads_embedded == 1  # the old segment is kept
     index = open_index(old_index)

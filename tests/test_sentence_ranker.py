@@ -122,6 +122,7 @@ def test_the_ranker_orders_and_the_linear_score_decides_abstention() -> None:
     # One given passage (SQuAD's protocol) keeps the linear order: the ranker describes a retrieval.
     one = Retrieval(QUESTION, embedder.embed_query(QUESTION), PASSAGES[:1])
     assert ranked.answer(QUESTION, one).citations[0].quote == "The volcano erupted in 1991."
+    assert plain.score is not None
     # Above the best linear score both abstain, whatever the ranker prefers.
     strict = SentenceSelector(
         embedder, threshold=plain.score + 0.01, ranker=_ranker(quoted=5.0, lead=-5.0)

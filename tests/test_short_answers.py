@@ -116,7 +116,7 @@ def test_short_answer_outside_the_citations_or_edited_is_dropped(pipeline: Pipel
 
 @pytest.fixture(scope="module")
 def client(seed_index: Path, real_embedder: Embedder) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(index_dir=seed_index), embedder=real_embedder)) as c:
+    with TestClient(create_app(Settings.of(index_dir=seed_index), embedder=real_embedder)) as c:
         yield c
 
 
@@ -151,7 +151,7 @@ def test_cli_ask_prints_the_short_answer(
     from cited.compose import Parts
     from service.cli import app
 
-    settings = Settings(index_dir=seed_index)
+    settings = Settings.of(index_dir=seed_index)
     parts = Parts(
         settings, embedder=real_embedder, second_stage=StoredVectorSecondStage(second_stage)
     )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -32,7 +32,7 @@ from tests.web_support import (
     CHROMIUM_ARGS,
     EXTRA_ARTICLES,
     SCREENSHOTS,
-    serve,
+    serve_app,
     write_extra_corpus,
 )
 
@@ -128,8 +128,10 @@ def test_bad_offsets_are_refused_with_a_reason(params: tuple[str | None, ...], r
         parse_span(10, *params)
 
 
-@pytest.fixture
-def fake_client(tmp_path: Path) -> Iterator[TestClient]:
+@pytest.fixture(scope="module")
+def fake_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app for the module's page tests (they only read)."""
+    tmp_path = tmp_path_factory.mktemp("pages")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     record = {
@@ -144,7 +146,7 @@ def fake_client(tmp_path: Path) -> Iterator[TestClient]:
     (corpus / "a.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
     embedder = HashingEmbedder()
     build_index([corpus], tmp_path / "index", embedder, progress=False)
-    with TestClient(create_app(Settings(index_dir=tmp_path / "index"), embedder=embedder)) as c:
+    with TestClient(create_app(Settings.of(index_dir=tmp_path / "index"), embedder=embedder)) as c:
         yield c
 
 
@@ -187,7 +189,11 @@ def test_home_page_and_static_files(fake_client: TestClient) -> None:
 
 # ------------------------------------------------------------------ browser flows
 
-Shot = Callable[[Any, str], None]
+
+class Shot(Protocol):
+    """Saves a screenshot of ``page`` as ``name`` (the whole page unless ``full_page`` is off)."""
+
+    def __call__(self, page: Any, name: str, full_page: bool = True) -> None: ...
 
 
 @pytest.fixture(scope="module")
@@ -201,8 +207,10 @@ def web_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder)
 
 
 @pytest.fixture(scope="module")
-def base_url(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve(web_index, tmp_path_factory.mktemp("log") / "server.log") as url:
+def base_url(web_index: Path, real_embedder: Embedder) -> Iterator[str]:
+    """The app as `cited serve` builds it over ``web_index``, with the session's model, served
+    by uvicorn in a thread (no second process loading the model again)."""
+    with serve_app(create_app(Settings.of(index_dir=web_index), embedder=real_embedder)) as url:
         yield url
 
 

@@ -1,11 +1,19 @@
-"""Helpers of the browser tests: a real uvicorn process and Debian's chromium."""
+"""Helpers of the browser tests: uvicorn serving the app (in a thread of the test process, or
+as a real process) and Debian's chromium."""
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
 
 from tests.conftest import ROOT
 from tests.processes import free_port, running
@@ -24,7 +32,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "test-output" / "web"
 
 #: Short news articles of different years and sources, beside the seed article.
-EXTRA_ARTICLES = [
+EXTRA_ARTICLES: list[dict[str, Any]] = [
     {
         "_id": "ecb-raises-rates-2022",
         "title": "European Central Bank raises interest rates for the first time in 11 years",
@@ -98,3 +106,28 @@ def serve(index_dir: Path, log: Path, timeout: float = 120) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     with running(["-m", "service", "serve"], f"{base}/health", log, env=env, timeout=timeout):
         yield base
+
+
+@contextmanager
+def serve_app(app: FastAPI, timeout: float = 120) -> Iterator[str]:
+    """Real uvicorn serving ``app`` in a thread of this process (its lifespan runs there, on a
+    port of its own), until the block ends; yields its base URL. Built by the test, ``app`` can
+    share the session's loaded models instead of a new process loading them again."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            assert thread.is_alive(), "uvicorn stopped while starting: see the log above"
+            assert time.monotonic() < deadline, f"uvicorn did not start in {timeout} s"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
