@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from indexer.errors import IndexIntegrityError, IndexMismatchError
+from indexer.layout import MANIFEST
 
 FORMAT = "cited-index"
-#: 2: segments with deletions (1 was one store and one FAISS file per version).
+#: 2: segments with deletions (1 was one store and one FAISS file per version). The ``store``
+#: record came later without a bump: a manifest without one reads as the FAISS store.
 FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
+
+__all__ = ["MANIFEST", "Manifest", "StoreInfo", "check_model", "check_store", "read_manifest"]
 
 
 class ModelInfo(BaseModel):
@@ -38,6 +42,16 @@ class RerankInfo(BaseModel):
     dim: int
     passage: str = "lead"
     lead_chars: int
+
+
+class StoreInfo(BaseModel):
+    """The vector store that wrote the segments' vectors (see :mod:`indexer.stores`)."""
+
+    backend: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    #: The size rule's threshold when the version was written (384-d equivalent vectors);
+    #: informative only: each segment records how it is searched.
+    exact_max_vectors: int | None = None
 
 
 class SegmentInfo(BaseModel):
@@ -67,6 +81,8 @@ class Manifest(BaseModel):
     lexical_index: str
     #: The second stage (``hybrid+rerank``); None when the index was built without one.
     rerank: RerankInfo | None = None
+    #: The vector store; None in indexes written before it was recorded (the FAISS store).
+    store: StoreInfo | None = None
     #: Live articles and chunks (deleted ones not counted).
     counts: dict[str, int]
     segments: list[SegmentInfo]
@@ -139,4 +155,16 @@ def check_model(manifest: Manifest, name: str, dim: int) -> None:
         raise IndexMismatchError(
             f"index version {manifest.version} holds {manifest.model.dim}-d vectors, but the "
             f"model {name!r} makes {dim}-d vectors"
+        )
+
+
+def check_store(manifest: Manifest, backend: str, params: dict[str, Any]) -> None:
+    """Refuse to serve an index with a vector store other than the configured one."""
+    written = manifest.store or StoreInfo(backend="faiss")
+    if written.backend != backend or written.params != params:
+        raise IndexMismatchError(
+            f"index version {manifest.version} was written by the vector store "
+            f"{written.backend!r} with params {written.params}, but the configured store is "
+            f"{backend!r} with params {params}: set CITED_STORE / CITED_STORE_PARAMS to the "
+            "index's store or rebuild the index with `cited index --force`"
         )

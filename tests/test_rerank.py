@@ -11,7 +11,7 @@ import pytest
 from indexer.errors import IndexIntegrityError
 from indexer.index import Hit, Index, open_index
 from indexer.leads import SecondStage, cut_at_word, lead_text
-from indexer.segments import RERANK_FILE, SEGMENTS
+from indexer.layout import RERANK_FILE, SEGMENTS
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
 from service.rerank import StoredVectorReranker
