@@ -28,12 +28,15 @@ app.command()(verify)
 
 def _pipeline(settings: Settings) -> Pipeline:
     """Open the index first (fast, fails with a clear reason), then load the model."""
+    from indexer.build import store_options
     from indexer.index import open_index
     from service.app import load_embedder
     from service.generation import load_generator
     from service.rerank import load_reranker
 
-    index = open_index(settings.index_dir, verify=settings.verify_checksums)
+    index = open_index(
+        settings.index_dir, verify=settings.verify_checksums, store=store_options(settings)
+    )
     return Pipeline.over(
         index,
         load_embedder(settings),
@@ -173,12 +176,15 @@ def serve(
     """Serve the API on HOST:PORT (the index must exist: run `cited index` first)."""
     import uvicorn
 
+    from indexer.build import store_options
     from indexer.index import open_index
     from service.app import create_app
 
     settings = Settings()
     try:  # fail fast with a one-line reason instead of a traceback from the lifespan
-        open_index(settings.index_dir, verify=settings.verify_checksums).close()
+        open_index(
+            settings.index_dir, verify=settings.verify_checksums, store=store_options(settings)
+        ).close()
     except CitedError as exc:
         raise _fail(exc) from exc
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)

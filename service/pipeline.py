@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from indexer.build import store_options
 from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Index, open_index
@@ -69,7 +70,11 @@ class Pipeline:
         reranker: Reranker | None = None,
     ) -> Pipeline:
         return cls.over(
-            open_index(settings.index_dir, verify=settings.verify_checksums),
+            open_index(
+                settings.index_dir,
+                verify=settings.verify_checksums,
+                store=store_options(settings),
+            ),
             embedder,
             settings,
             generator,

@@ -10,8 +10,8 @@ import pytest
 
 from indexer.errors import IndexIntegrityError
 from indexer.index import Hit, Index, open_index
-from indexer.leads import SecondStage, cut_at_word, lead_text
 from indexer.layout import RERANK_FILE, SEGMENTS
+from indexer.leads import SecondStage, cut_at_word, lead_text
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
 from service.rerank import StoredVectorReranker
