@@ -31,11 +31,11 @@ class NumpyStore(VectorStore):
     name = "numpy"
 
     def _write(self, folder: Path, rows: SegmentRows, approximate: bool) -> str:
-        arrays = {"ids": rows.ids, "vectors": rows.vectors}
-        if rows.second is not None:
-            arrays["second"] = rows.second
         with (folder / FILE).open("wb") as handle:
-            np.savez(handle, **arrays)
+            if rows.second is None:
+                np.savez(handle, ids=rows.ids, vectors=rows.vectors)
+            else:
+                np.savez(handle, ids=rows.ids, vectors=rows.vectors, second=rows.second)
         return KIND
 
     def approximate(self, kind: str) -> bool:
