@@ -16,6 +16,8 @@ FORMAT = "cited-index"
 #: 2: segments with deletions (1 was one store and one FAISS file per version). The ``store``
 #: record came later without a bump: a manifest without one reads as the FAISS store.
 FORMAT_VERSION = 2
+#: The store of a manifest without a ``store`` record (every index written before it existed).
+LEGACY_STORE = "faiss"
 
 __all__ = ["MANIFEST", "Manifest", "StoreInfo", "check_model", "check_store", "read_manifest"]
 
@@ -90,6 +92,10 @@ class Manifest(BaseModel):
     next_chunk_id: int
     files: dict[str, FileInfo]
 
+    def store_record(self) -> StoreInfo:
+        """The vector store that wrote this version (FAISS when the manifest does not say)."""
+        return self.store or StoreInfo(backend=LEGACY_STORE)
+
     def write(self, folder: Path) -> Path:
         path = folder / MANIFEST
         path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -160,7 +166,7 @@ def check_model(manifest: Manifest, name: str, dim: int) -> None:
 
 def check_store(manifest: Manifest, backend: str, params: dict[str, Any]) -> None:
     """Refuse to serve an index with a vector store other than the configured one."""
-    written = manifest.store or StoreInfo(backend="faiss")
+    written = manifest.store_record()
     if written.backend != backend or written.params != params:
         raise IndexMismatchError(
             f"index version {manifest.version} was written by the vector store "

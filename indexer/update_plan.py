@@ -32,7 +32,7 @@ class Target:
 def compatible(manifest: Manifest, target: Target) -> bool:
     """Whether ``manifest``'s segments can be kept: same model, chunking, second stage and
     vector store (an index without a store record was written by the FAISS store)."""
-    written = manifest.store or StoreInfo(backend="faiss")
+    written = manifest.store_record()
     return (
         manifest.model.name == target.model
         and manifest.model.dim == target.dim

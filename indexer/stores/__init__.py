@@ -76,7 +76,7 @@ def store_info(store: VectorStore) -> StoreInfo:
 
 def store_of(manifest: Manifest) -> VectorStore:
     """The store that wrote ``manifest``'s version; no record (an older index): FAISS."""
-    info = manifest.store or StoreInfo(backend=FaissStore.name)
+    info = manifest.store_record()
     try:
         return create_store(info.backend, info.params)
     except ValueError as exc:
