@@ -25,6 +25,7 @@ from indexer.filters import Filters
 from indexer.layout import STORE_FILE
 from indexer.store import Store, StoredChunk, StoreWriter
 from indexer.stores.base import StoredSegment, VectorStore
+from indexer.stores.files import link_files
 from indexer.types import Article, Chunk
 
 logger = logging.getLogger(__name__)
@@ -65,8 +66,6 @@ def write_segment(
 
 def link_segment(source: Path, target: Path, vectors: VectorStore, kind: str) -> None:
     """Share a published segment with a new version: hard links (a copy where links fail)."""
-    from indexer.stores.files import link_files
-
     target.mkdir(parents=True)
     link_files(source, target, [STORE_FILE])
     vectors.link(source, target, kind)

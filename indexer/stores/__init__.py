@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from indexer.errors import IndexMismatchError
 from indexer.manifest import Manifest, StoreInfo
 from indexer.stores.base import (
     EXACT_MAX_VECTORS,
@@ -32,6 +33,7 @@ __all__ = [
     "VectorStore",
     "create_store",
     "register",
+    "store_from",
     "store_info",
     "store_of",
     "wants_approximate",
@@ -80,8 +82,6 @@ def store_of(manifest: Manifest) -> VectorStore:
     try:
         return create_store(info.backend, info.params)
     except ValueError as exc:
-        from indexer.errors import IndexMismatchError
-
         raise IndexMismatchError(
             f"index version {manifest.version}: {exc}: rebuild with `cited index --force`"
         ) from exc

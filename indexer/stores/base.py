@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from indexer.stores.files import link_files
+
 #: Exact search below this many 384-d vectors (scaled by 384 / dim). Exact single-query search
 #: measured 33 ms p50 at 200k and 199 ms at 1M on one core of this loaded 2-core machine,
 #: so 100k stays near 17 ms, under the 20 ms budget; above it IVF-SQ8 answers in ~1 ms at
@@ -165,8 +167,6 @@ class VectorStore(ABC):
 
     def link(self, source: Path, target: Path, kind: str) -> None:
         """Share a published segment's vectors with a new version (``target`` exists)."""
-        from indexer.stores.files import link_files
-
         link_files(source, target, self.files(source, kind))
 
     def drop(self, folder: Path, kind: str) -> None:
