@@ -116,11 +116,17 @@ class Parts:
 
     def open_index(self, index_dir: Path | None = None) -> Index:
         """The current version of ``index_dir`` (default ``CITED_INDEX_DIR``), checked as
-        ``CITED_VERIFY_CHECKSUMS`` says; fast, and fails with a clear reason."""
+        ``CITED_VERIFY_CHECKSUMS`` says and against the configured vector store; fast, and fails
+        with a clear reason."""
+        from indexer.build import store_options
         from indexer.index import open_index
 
         index = self.settings.index
-        return open_index(index_dir or index.index_dir, verify=index.verify_checksums)
+        return open_index(
+            index_dir or index.index_dir,
+            verify=index.verify_checksums,
+            store=store_options(self.settings),
+        )
 
     def pipeline(self, index: Index | None = None, *, generator: bool = True) -> Pipeline:
         """Search and ask over ``index`` (default: :meth:`open_index`, opened before any model

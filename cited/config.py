@@ -107,6 +107,18 @@ class IndexSettings(Section):
     max_segments: int = Field(
         default=8, ge=1, description="segments a version may hold before they are merged"
     )
+    # Vector store (indexer/stores): the backend that keeps and searches segment vectors.
+    store: str = Field(
+        default="faiss", min_length=1, description="vector store backend (indexer.stores.BACKENDS)"
+    )
+    store_exact_max_vectors: int = Field(
+        default=100_000,
+        ge=0,
+        description="segments below this many vectors (384-d equivalent) are searched exactly",
+    )
+    store_params: dict[str, Any] = Field(
+        default_factory=dict, description="the backend's parameters, as JSON (e.g. nprobe)"
+    )
 
 
 class RetrievalSettings(Section):

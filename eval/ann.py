@@ -26,7 +26,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexer.vectors.faiss_ann import default_nlist
+from indexer.stores.faiss_ann import default_nlist
 
 logger = logging.getLogger(__name__)
 

@@ -96,7 +96,7 @@ def _ann(n: int, real: list[Path]) -> dict[str, Any]:
     """Exact search and the production ANN (IVF-SQ8) at each nprobe; the row reported is the
     production setting (``FaissAnnIndex``'s default nprobe)."""
     from eval.ann import run_ann_study
-    from indexer.vectors.faiss_ann import FaissAnnIndex
+    from indexer.stores.faiss_ann import FaissAnnIndex
 
     with tempfile.TemporaryDirectory(prefix="cited-bench-ann-") as folder:
         unique = _unique_vectors(real, Path(folder))

@@ -13,12 +13,20 @@ from cited.config import IndexSettings, Settings, default_of
 from indexer.embedders.base import Embedder
 from indexer.readers import read_corpus
 from indexer.second_stage import SecondStage
+from indexer.stores import StoreOptions
 from indexer.types import Article, Skipped
 from indexer.update import BuildReport, UpdateOptions, update_index
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BuildReport", "build_index", "build_with_settings", "options_from", "read_articles"]
+__all__ = [
+    "BuildReport",
+    "build_index",
+    "build_with_settings",
+    "options_from",
+    "read_articles",
+    "store_options",
+]
 
 
 def read_articles(paths: list[Path], report: BuildReport | None = None) -> list[Article]:
@@ -33,6 +41,15 @@ def read_articles(paths: list[Path], report: BuildReport | None = None) -> list[
         else:
             articles.append(item)
     return articles
+
+
+def store_options(settings: Settings) -> StoreOptions:
+    """The vector store ``settings`` configure (CITED_STORE, CITED_STORE_PARAMS, ...)."""
+    return StoreOptions(
+        name=settings.index.store,
+        params=dict(settings.index.store_params),
+        exact_max_vectors=settings.index.store_exact_max_vectors,
+    )
 
 
 def options_from(
@@ -52,6 +69,7 @@ def options_from(
         progress=progress,
         cache_path=settings.index.embed_cache,
         second_stage=stage,
+        store=store_options(settings),
     )
 
 

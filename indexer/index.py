@@ -11,15 +11,14 @@ import numpy as np
 
 from indexer.errors import IndexIntegrityError, IndexMismatchError, IndexNotFoundError
 from indexer.filters import Filters
+from indexer.layout import DELETIONS_FILE, LEXICAL_DIR, segment_folder, version_folder
 from indexer.lexical.bm25 import BM25Index
-from indexer.manifest import Manifest, check_model, read_manifest, verify_files
-from indexer.segments import SEGMENTS, Segment, SegmentedStore
+from indexer.manifest import Manifest, check_model, check_store, read_manifest, verify_files
+from indexer.segments import Segment, SegmentedStore
 from indexer.store import StoredChunk
+from indexer.stores import StoreOptions, VectorSearch, store_of
 from indexer.types import Article
-from indexer.update import DELETIONS_FILE, LEXICAL_DIR
-from indexer.vectors.faiss_flat import FaissFlatIndex
-from indexer.vectors.segmented import AnnPart, SegmentedVectors, rows_by_id
-from indexer.versions import VERSIONS, current_version
+from indexer.versions import current_version
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class Index:
         folder: Path,
         manifest: Manifest,
         store: SegmentedStore,
-        vectors: SegmentedVectors,
+        vectors: VectorSearch,
         lexical: BM25Index,
     ):
         self.folder = folder
@@ -48,7 +47,6 @@ class Index:
         self.store = store
         self.vectors = vectors
         self.lexical = lexical
-        self._second_stage_arrays: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
     def version(self) -> str:
@@ -60,6 +58,10 @@ class Index:
 
     def check_model(self, name: str, dim: int) -> None:
         check_model(self.manifest, name, dim)
+
+    def check_store(self, options: StoreOptions) -> None:
+        """Refuse a version written by a vector store other than the configured one."""
+        check_store(self.manifest, options.name, dict(options.params))
 
     def allowed(self, filters: Filters | None) -> np.ndarray | None:
         """Chunk ids that pass ``filters``; None when there is nothing to filter."""
@@ -101,35 +103,39 @@ class Index:
                 f"index version {self.version} has no second-stage vectors: rebuild it with "
                 "CITED_RERANKER set (`cited index --force PATH...`)"
             )
-        if self._second_stage_arrays is None:
-            self._second_stage_arrays = [
-                (s.ids, s.second_stage_vectors()) for s in self.store.segments
-            ]
-        return rows_by_id(self._second_stage_arrays, ids, record.dim)
+        return self.vectors.second_vectors(ids)
 
     def article(self, article_id: str) -> Article:
         return self.store.article(article_id)
 
     def close(self) -> None:
+        self.vectors.close()
         self.store.close()
 
 
-def open_index(index_dir: Path, *, verify: bool = True) -> Index:
-    """Open the current version of ``index_dir``, checking its manifest, checksums and counts."""
+def open_index(index_dir: Path, *, verify: bool = True, store: StoreOptions | None = None) -> Index:
+    """Open the current version of ``index_dir``, checking its manifest, checksums and counts
+    (and, given ``store``, that the configured vector store wrote it)."""
     _, folder = current_version(index_dir)
-    return open_version(folder, verify=verify)
+    return open_version(folder, verify=verify, store=store)
 
 
-def open_named_version(index_dir: Path, name: str, *, verify: bool = True) -> Index:
-    folder = index_dir / VERSIONS / name
+def open_named_version(
+    index_dir: Path, name: str, *, verify: bool = True, store: StoreOptions | None = None
+) -> Index:
+    folder = version_folder(index_dir, name)
     if not folder.is_dir():
-        raise IndexNotFoundError(f"no version {name!r} in {index_dir / VERSIONS}")
-    return open_version(folder, verify=verify)
+        raise IndexNotFoundError(f"no version {name!r} in {folder.parent}")
+    return open_version(folder, verify=verify, store=store)
 
 
-def open_version(folder: Path, *, verify: bool = True) -> Index:
-    """Open one version folder; every part must agree with the manifest and with each other."""
+def open_version(folder: Path, *, verify: bool = True, store: StoreOptions | None = None) -> Index:
+    """Open one version folder; every part must agree with the manifest and with each other.
+    Given ``store``, a version written by another vector store raises IndexMismatchError."""
     manifest = read_manifest(folder)
+    if store is not None:
+        check_store(manifest, store.name, dict(store.params))
+    vector_store = store_of(manifest)
     if verify:
         verify_files(folder, manifest)
     try:
@@ -142,7 +148,12 @@ def open_version(folder: Path, *, verify: bool = True) -> Index:
     try:
         for info in manifest.segments:
             segment = Segment(
-                folder / SEGMENTS / info.name, dim, deletions.get(info.name, ()), second_dim
+                segment_folder(folder, info.name),
+                dim,
+                vector_store,
+                info.vector_index,
+                deletions.get(info.name, ()),
+                second_dim,
             )
             segments.append(segment)
             rows = segment.store.counts()
@@ -156,12 +167,12 @@ def open_version(folder: Path, *, verify: bool = True) -> Index:
                     f"{len(segment.deleted)} deleted, the manifest says {info.articles} / "
                     f"{info.chunks} / {info.deleted_articles}"
                 )
-        store = SegmentedStore(segments)
-        vectors = _vectors(segments, dim)
+        chunk_store = SegmentedStore(segments)
+        vectors = vector_store.open([s.stored for s in segments], dim, second_dim)
         lexical = BM25Index.load(folder / LEXICAL_DIR)
-        articles, chunks = store.counts()
+        articles, chunks = chunk_store.counts()
         expected = (manifest.counts.get("articles"), manifest.counts.get("chunks"))
-        live_ids = np.asarray(store.chunk_ids(), dtype=np.int64)
+        live_ids = np.asarray(chunk_store.chunk_ids(), dtype=np.int64)
         if (
             (articles, chunks) != expected
             or vectors.size != chunks
@@ -178,18 +189,4 @@ def open_version(folder: Path, *, verify: bool = True) -> Index:
             segment.close()
         raise
     logger.info("opened index version %s (%d articles, %d chunks)", manifest.version, *expected)
-    return Index(folder, manifest, store, vectors, lexical)
-
-
-def _vectors(segments: list[Segment], dim: int) -> SegmentedVectors:
-    """Small segments into one exact index; large ones search their stored ANN index."""
-    flat = FaissFlatIndex(dim)
-    parts: list[AnnPart] = []
-    for segment in segments:
-        if segment.has_ann:
-            parts.append(
-                AnnPart(segment.ann(), segment.live_ids, len(segment.live_ids) < len(segment.ids))
-            )
-        elif len(segment.live_ids):
-            flat.add(segment.live_ids, segment.live_vectors())
-    return SegmentedVectors(flat, parts, [(s.ids, s.vectors()) for s in segments])
+    return Index(folder, manifest, chunk_store, vectors, lexical)

@@ -5,16 +5,22 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from indexer.errors import IndexIntegrityError, IndexMismatchError
+from indexer.layout import MANIFEST
 from indexer.second_stage.record import SecondStageRecord
 
 FORMAT = "cited-index"
-#: 2: segments with deletions (1 was one store and one FAISS file per version).
+#: 2: segments with deletions (1 was one store and one FAISS file per version). The ``store``
+#: record came later without a bump: a manifest without one reads as the FAISS store.
 FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
+#: The store of a manifest without a ``store`` record (every index written before it existed).
+LEGACY_STORE = "faiss"
+
+__all__ = ["MANIFEST", "Manifest", "StoreInfo", "check_model", "check_store", "read_manifest"]
 
 
 class ModelInfo(BaseModel):
@@ -30,6 +36,16 @@ class ChunkingInfo(BaseModel):
     overlap_sentences: int
     title_context: bool
     sentence_splitter: str = "nltk-punkt"
+
+
+class StoreInfo(BaseModel):
+    """The vector store that wrote the segments' vectors (see :mod:`indexer.stores`)."""
+
+    backend: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    #: The size rule's threshold when the version was written (384-d equivalent vectors);
+    #: informative only: each segment records how it is searched.
+    exact_max_vectors: int | None = None
 
 
 class SegmentInfo(BaseModel):
@@ -68,12 +84,18 @@ class Manifest(BaseModel):
         validation_alias=AliasChoices("rerank", "second_stage"),
         serialization_alias="rerank",
     )
+    #: The vector store; None in indexes written before it was recorded (the FAISS store).
+    store: StoreInfo | None = None
     #: Live articles and chunks (deleted ones not counted).
     counts: dict[str, int]
     segments: list[SegmentInfo]
     #: The id the next new chunk takes: chunk ids are never reused.
     next_chunk_id: int
     files: dict[str, FileInfo]
+
+    def store_record(self) -> StoreInfo:
+        """The vector store that wrote this version (FAISS when the manifest does not say)."""
+        return self.store or StoreInfo(backend=LEGACY_STORE)
 
     def write(self, folder: Path) -> Path:
         path = folder / MANIFEST
@@ -140,4 +162,16 @@ def check_model(manifest: Manifest, name: str, dim: int) -> None:
         raise IndexMismatchError(
             f"index version {manifest.version} holds {manifest.model.dim}-d vectors, but the "
             f"model {name!r} makes {dim}-d vectors"
+        )
+
+
+def check_store(manifest: Manifest, backend: str, params: dict[str, Any]) -> None:
+    """Refuse to serve an index with a vector store other than the configured one."""
+    written = manifest.store_record()
+    if written.backend != backend or written.params != params:
+        raise IndexMismatchError(
+            f"index version {manifest.version} was written by the vector store "
+            f"{written.backend!r} with params {written.params}, but the configured store is "
+            f"{backend!r} with params {params}: set CITED_STORE / CITED_STORE_PARAMS to the "
+            "index's store or rebuild the index with `cited index --force`"
         )

@@ -6,48 +6,34 @@ update copies nothing it does not change) and, per segment, the articles deleted
 written. Updating an article deletes it from its old segment and writes it into a new one;
 when a version would hold too many segments they are merged into one (without re-embedding).
 
-Segment folder::
-
-    segments/s000003/  store.sqlite  chunk_ids.npy (n,) int64  vectors.npy (n, dim) float32
-                       [rerank.npy (n, dim2) float32: row i is the second-stage vector of the
-                        lead of chunk ids[i]'s article, when the index has a second stage]
+A segment folder holds ``store.sqlite`` (articles and chunks) and what its vector store
+(:mod:`indexer.stores`) writes: the chunk ids, their vectors and, with a second stage, one
+second-stage vector per chunk (its article's lead); see :mod:`indexer.layout` for the names.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from indexer.errors import ArticleNotFoundError, IndexIntegrityError
+from indexer.errors import ArticleNotFoundError
 from indexer.filters import Filters
+from indexer.layout import STORE_FILE
 from indexer.store import Store, StoredChunk, StoreWriter
+from indexer.stores.base import StoredSegment, VectorStore
+from indexer.stores.files import link_files
 from indexer.types import Article, Chunk
-from indexer.vectors.faiss_ann import FaissAnnIndex, choose_vector_index
 
 logger = logging.getLogger(__name__)
 
-SEGMENTS = "segments"
-STORE_FILE = "store.sqlite"
-IDS_FILE = "chunk_ids.npy"
-VECTORS_FILE = "vectors.npy"
-#: Written only for segments large enough that exact search would be slow (see
-#: :func:`indexer.vectors.faiss_ann.choose_vector_index`).
-ANN_FILE = "ann.faiss"
-#: Second-stage vectors, one row per chunk (see :mod:`indexer.second_stage.leads`); the file
-#: keeps the name old indexes have.
-SECOND_STAGE_FILE = "rerank.npy"
-FILES = (STORE_FILE, IDS_FILE, VECTORS_FILE)
 
-
-def segment_files(folder: Path) -> list[str]:
-    """The files a segment holds: always :data:`FILES`, and its optional ones when present."""
-    return [*FILES, *(name for name in (ANN_FILE, SECOND_STAGE_FILE) if (folder / name).is_file())]
+def segment_files(folder: Path, vectors: VectorStore, kind: str) -> list[str]:
+    """The files a segment holds: its SQLite store and the files its vector store lists."""
+    return [STORE_FILE, *vectors.files(folder, kind)]
 
 
 def write_segment(
@@ -55,10 +41,12 @@ def write_segment(
     articles: Sequence[tuple[Article, str, list[Chunk]]],
     ids: np.ndarray,
     vectors: np.ndarray,
+    vector_store: VectorStore,
     second_stage: np.ndarray | None = None,
-) -> None:
+) -> str:
     """Write a new segment: ``articles`` as (article, content sha256, chunks), the chunks taking
-    ``ids`` (increasing) in order, with their ``vectors`` (and ``second_stage`` rows)."""
+    ``ids`` (increasing) in order, with their ``vectors`` (and ``second_stage`` rows)
+    kept by ``vector_store``; returns the segment's vector kind (see ``VectorStore``)."""
     if second_stage is not None and len(second_stage) != len(ids):
         raise ValueError(f"{len(ids)} ids and {len(second_stage)} second-stage vectors")
     if len(ids) != sum(len(chunks) for _, _, chunks in articles) or len(ids) != len(vectors):
@@ -73,34 +61,21 @@ def write_segment(
         store.add(article, sha, chunks, ids[position : position + len(chunks)].tolist())
         position += len(chunks)
     store.close()
-    _save_arrays(folder, ids, vectors, second_stage)
+    return vector_store.write_segment(folder, ids, vectors, second_stage)
 
 
-def _save_arrays(
-    folder: Path, ids: np.ndarray, vectors: np.ndarray, second_stage: np.ndarray | None = None
-) -> None:
-    ids = np.asarray(ids, dtype=np.int64)
-    vectors = np.asarray(vectors, dtype=np.float32)
-    np.save(folder / IDS_FILE, ids, allow_pickle=False)
-    np.save(folder / VECTORS_FILE, vectors, allow_pickle=False)
-    if second_stage is not None:
-        second = np.asarray(second_stage, dtype=np.float32)
-        np.save(folder / SECOND_STAGE_FILE, second, allow_pickle=False)
-    if len(ids) and choose_vector_index(len(ids), vectors.shape[1]) == "ann":
-        ann = FaissAnnIndex(vectors.shape[1])
-        ann.add(ids, vectors)
-        ann.save(folder / ANN_FILE)
-        logger.info("%s: %d vectors, approximate index %s", folder.name, len(ids), ann.kind)
-
-
-def link_segment(source: Path, target: Path) -> None:
+def link_segment(source: Path, target: Path, vectors: VectorStore, kind: str) -> None:
     """Share a published segment with a new version: hard links (a copy where links fail)."""
     target.mkdir(parents=True)
-    for name in segment_files(source):
-        try:
-            os.link(source / name, target / name)
-        except OSError:
-            shutil.copy2(source / name, target / name)
+    link_files(source, target, [STORE_FILE])
+    vectors.link(source, target, kind)
+
+
+def drop_segment(folder: Path, vectors: VectorStore, kind: str) -> None:
+    """Delete an unpublished segment (one merged away while its version was built)."""
+    vectors.drop(folder, kind)
+    (folder / STORE_FILE).unlink()
+    folder.rmdir()
 
 
 class Segment:
@@ -110,67 +85,39 @@ class Segment:
         self,
         folder: Path,
         dim: int,
+        vectors: VectorStore,
+        kind: str,
         deleted: Sequence[str] = (),
-        second_stage_dim: int | None = None,
+        second_dim: int | None = None,
     ):
         self.folder = folder
         self.name = folder.name
+        self.kind = kind
+        self.vector_store = vectors
+        self.rows = vectors.rows(folder, dim, second_dim)
         self.store = Store(folder / STORE_FILE)
         self.deleted = frozenset(deleted)
-        try:
-            self.ids = np.load(folder / IDS_FILE, allow_pickle=False)
-            shape = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False).shape
-        except (OSError, ValueError) as exc:
-            raise IndexIntegrityError(f"{folder}: segment arrays are not readable ({exc})") from exc
-        if self.ids.ndim != 1 or shape != (len(self.ids), dim):
-            raise IndexIntegrityError(
-                f"{folder}: {len(self.ids)} chunk ids but vectors of shape {shape} (dim {dim})"
-            )
-        self.second_stage_dim = second_stage_dim
-        if second_stage_dim is not None:
-            self._check_second_stage(second_stage_dim)
-        if len(self.ids) > 1 and np.any(np.diff(self.ids) <= 0):
-            raise IndexIntegrityError(f"{folder / IDS_FILE}: chunk ids are not increasing")
+        self.ids = self.rows.ids
+        self.second_dim = second_dim
         dead = self.store.chunk_ids_of(self.deleted) if self.deleted else np.zeros(0, np.int64)
         self.live = ~np.isin(self.ids, dead)
         self.live_ids = self.ids[self.live]
         self.dim = dim
 
-    def _check_second_stage(self, dim: int) -> None:
-        path = self.folder / SECOND_STAGE_FILE
-        try:
-            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-        except (OSError, ValueError) as exc:
-            raise IndexIntegrityError(f"{path}: second-stage vectors not readable ({exc})") from exc
-        if shape != (len(self.ids), dim):
-            raise IndexIntegrityError(
-                f"{path}: shape {shape}, expected ({len(self.ids)}, {dim}) (one row per chunk)"
-            )
-
-    def second_stage_vectors(self) -> np.ndarray:
-        """The segment's second-stage vectors, memory-mapped (row i is chunk ``ids[i]``)."""
-        return np.load(self.folder / SECOND_STAGE_FILE, mmap_mode="r", allow_pickle=False)
-
     @property
-    def has_ann(self) -> bool:
-        return (self.folder / ANN_FILE).is_file()
+    def stored(self) -> StoredSegment:
+        """The segment as its vector store opens it."""
+        return StoredSegment(self.folder, self.kind, self.ids, self.live_ids)
 
-    def ann(self) -> FaissAnnIndex:
-        """The segment's stored approximate index; it must hold exactly the segment's rows."""
-        index = FaissAnnIndex.load(self.folder / ANN_FILE, self.dim)
-        if index.size != len(self.ids):
-            raise IndexIntegrityError(
-                f"{self.folder / ANN_FILE}: {index.size} vectors, the segment has {len(self.ids)}"
-            )
-        return index
-
-    def vectors(self) -> np.ndarray:
-        """All the segment's vectors, memory-mapped (row i is chunk ``ids[i]``)."""
-        return np.load(self.folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+    def files(self) -> list[str]:
+        return segment_files(self.folder, self.vector_store, self.kind)
 
     def live_vectors(self) -> np.ndarray:
-        vectors = np.load(self.folder / VECTORS_FILE, allow_pickle=False)
-        return np.asarray(vectors[self.live], dtype=np.float32)
+        return np.asarray(self.rows.vectors[self.live], dtype=np.float32)
+
+    def live_second(self) -> np.ndarray | None:
+        second = self.rows.second
+        return None if second is None else np.asarray(second[self.live], dtype=np.float32)
 
     def is_live(self, ids: np.ndarray) -> np.ndarray:
         return np.isin(ids, self.live_ids)
@@ -249,13 +196,14 @@ class SegmentedStore:
             segment.close()
 
 
-def merge_segments(segments: list[Segment], folder: Path) -> None:
-    """Write the live rows of ``segments`` into one new segment at ``folder``."""
+def merge_segments(segments: list[Segment], folder: Path, vectors: VectorStore) -> str:
+    """Write the live rows of ``segments`` into one new segment at ``folder``; returns its
+    vector kind."""
     folder.mkdir(parents=True)
     StoreWriter(folder / STORE_FILE).close()
     conn = sqlite3.connect(folder / STORE_FILE)
     ids_parts, vector_parts, second_parts = [], [], []
-    with_second = bool(segments) and all((s.folder / SECOND_STAGE_FILE).is_file() for s in segments)
+    with_second = bool(segments) and all(s.rows.second is not None for s in segments)
     for number, segment in enumerate(segments):
         alias = f"s{number}"
         conn.execute(f"ATTACH DATABASE ? AS {alias}", (f"file:{segment.store.path}?mode=ro",))
@@ -270,15 +218,15 @@ def merge_segments(segments: list[Segment], folder: Path) -> None:
         conn.execute(f"DETACH DATABASE {alias}")
         ids_parts.append(segment.live_ids)
         vector_parts.append(segment.live_vectors())
-        if with_second:
-            second_parts.append(
-                np.asarray(segment.second_stage_vectors()[segment.live], np.float32)
-            )
+        second = segment.live_second()
+        if with_second and second is not None:
+            second_parts.append(second)
     conn.execute("PRAGMA journal_mode=DELETE")
     conn.close()
     dim = vector_parts[0].shape[1] if vector_parts else 0
     ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64)
-    vectors = np.vstack(vector_parts) if vector_parts else np.zeros((0, dim), np.float32)
-    second_stage = np.vstack(second_parts) if with_second else None
-    _save_arrays(folder, ids, vectors, second_stage)
+    stacked = np.vstack(vector_parts) if vector_parts else np.zeros((0, dim), np.float32)
+    second = np.vstack(second_parts) if with_second else None
+    kind = vectors.write_segment(folder, ids, stacked, second)
     logger.info("merged %d segments into %s (%d chunks)", len(segments), folder.name, len(ids))
+    return kind

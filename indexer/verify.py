@@ -7,7 +7,8 @@ from pathlib import Path
 
 from indexer.errors import CitedError
 from indexer.index import open_version
-from indexer.versions import VERSIONS, current_version, published_versions
+from indexer.layout import version_folder
+from indexer.versions import current_version, published_versions
 
 
 def verify_index(
@@ -26,7 +27,7 @@ def verify_index(
     names = published_versions(index_dir) if all_versions else [current]
     for name in names:
         try:
-            index = open_version(index_dir / VERSIONS / name, verify=True)
+            index = open_version(version_folder(index_dir, name), verify=True)
         except CitedError as exc:
             yield name, str(exc), {}
             continue

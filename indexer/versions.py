@@ -21,7 +21,6 @@ import fcntl
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -30,14 +29,37 @@ from datetime import datetime
 from pathlib import Path
 
 from indexer.errors import IndexBusyError, IndexIntegrityError, IndexNotFoundError
-from indexer.manifest import MANIFEST
+from indexer.layout import (
+    LOCK,
+    MANIFEST,
+    POINTER,
+    POINTER_TMP,
+    TMP_PREFIX,
+    TRASH_PREFIX,
+    VERSION_RE,
+    VERSIONS,
+    building_folder,
+    format_version,
+    parse_version,
+    trash_folder,
+    version_folder,
+    versions_root,
+)
 
 logger = logging.getLogger(__name__)
 
-POINTER = "CURRENT"
-LOCK = ".writer.lock"
-VERSIONS = "versions"
-_VERSION_RE = re.compile(r"^v(\d{6,})-\d{8}T\d{6}Z$")
+__all__ = [
+    "LOCK",
+    "POINTER",
+    "VERSIONS",
+    "collect_garbage",
+    "current_version",
+    "publish",
+    "published_versions",
+    "start_version",
+    "version_number",
+    "writer_lock",
+]
 
 
 def fsync_dir(path: Path) -> None:
@@ -59,19 +81,19 @@ def fsync_tree(folder: Path) -> None:
 
 
 def published_versions(index_dir: Path) -> list[str]:
-    root = index_dir / VERSIONS
+    root = versions_root(index_dir)
     if not root.is_dir():
         return []
-    names = [p.name for p in root.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)]
-    return sorted(names, key=lambda n: int(_VERSION_RE.match(n).group(1)))  # type: ignore[union-attr]
+    names = [p.name for p in root.iterdir() if p.is_dir() and VERSION_RE.match(p.name)]
+    return sorted(names, key=parse_version)
 
 
 def start_version(index_dir: Path) -> tuple[str, Path]:
     """Reserve the next version name and a private folder to build it in (call it with the
     writer lock held: it clears what a killed writer left behind)."""
-    root = index_dir / VERSIONS
+    root = versions_root(index_dir)
     root.mkdir(parents=True, exist_ok=True)
-    for stale in [*root.glob(".tmp-*"), *root.glob(".trash-*")]:
+    for stale in [*root.glob(f"{TMP_PREFIX}*"), *root.glob(f"{TRASH_PREFIX}*")]:
         logger.info("removing unfinished build %s", stale)
         shutil.rmtree(stale, ignore_errors=True)
     existing = published_versions(index_dir)
@@ -91,11 +113,10 @@ def start_version(index_dir: Path) -> tuple[str, Path]:
     for orphan in [n for n in existing if version_number(n) > current]:
         # Renamed but never made current (the writer died before the pointer swap).
         logger.info("removing unpublished version %s", orphan)
-        _discard(root, orphan)
+        _discard(index_dir, orphan)
     existing = [n for n in existing if version_number(n) <= current]
-    number = int(_VERSION_RE.match(existing[-1]).group(1)) + 1 if existing else 1  # type: ignore[union-attr]
-    name = f"v{number:06d}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-    building = root / f".tmp-{name}"
+    name = format_version(parse_version(existing[-1]) + 1 if existing else 1)
+    building = building_folder(index_dir, name)
     building.mkdir()
     return name, building
 
@@ -103,10 +124,10 @@ def start_version(index_dir: Path) -> tuple[str, Path]:
 def publish(index_dir: Path, name: str, building: Path) -> Path:
     """Make the built folder the current version: fsync, rename, then swap the pointer."""
     fsync_tree(building)
-    final = index_dir / VERSIONS / name
+    final = version_folder(index_dir, name)
     os.rename(building, final)
     fsync_dir(final.parent)
-    pointer_tmp = index_dir / f".{POINTER}.tmp"
+    pointer_tmp = index_dir / POINTER_TMP
     with pointer_tmp.open("w", encoding="utf-8") as handle:
         handle.write(name + "\n")
         handle.flush()
@@ -125,27 +146,25 @@ def current_version(index_dir: Path) -> tuple[str, Path]:
             f"no index at {index_dir} ({pointer} is missing): build one with `cited index`"
         )
     name = pointer.read_text(encoding="utf-8").strip()
-    folder = index_dir / VERSIONS / name
-    if not _VERSION_RE.match(name) or not folder.is_dir():
+    folder = version_folder(index_dir, name)
+    if not VERSION_RE.match(name) or not folder.is_dir():
         raise IndexNotFoundError(
             f"{pointer} names version {name!r}, which is not in {folder.parent}"
         )
     return name, folder
 
 
-def _discard(root: Path, name: str) -> None:
+def _discard(index_dir: Path, name: str) -> None:
     """Delete a version folder: renamed first (atomic), so a kill mid-delete never leaves half
     a version under a version name (the ``.trash-`` rest is cleared by the next writer)."""
-    trash = root / f".trash-{name}"
-    os.rename(root / name, trash)
+    trash = trash_folder(index_dir, name)
+    os.rename(version_folder(index_dir, name), trash)
     shutil.rmtree(trash, ignore_errors=True)
 
 
 def version_number(name: str) -> int:
-    match = _VERSION_RE.match(name)
-    if match is None:
-        raise IndexNotFoundError(f"{name!r} is not a version name (vNNNNNN-YYYYMMDDTHHMMSSZ)")
-    return int(match.group(1))
+    """The number of a version name (see :func:`indexer.layout.parse_version`)."""
+    return parse_version(name)
 
 
 @contextmanager
@@ -195,10 +214,10 @@ def collect_garbage(index_dir: Path, grace_s: float, keep: int = 2) -> list[str]
     protected = set(older[max(0, len(older) - (keep - 1)) :]) if keep > 1 else set()
     successor = {n: s for n, s in zip(names, [*names[1:], current], strict=True)}
     for name in older:
-        superseded = _published_at(index_dir / VERSIONS / successor[name])
+        superseded = _published_at(version_folder(index_dir, successor[name]))
         if name not in protected and now - superseded > grace_s:
             doomed.append(name)
     for name in doomed:
-        _discard(index_dir / VERSIONS, name)
+        _discard(index_dir, name)
         logger.info("deleted old index version %s", name)
     return doomed

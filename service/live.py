@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from starlette.concurrency import run_in_threadpool
 
 from cited.config import Settings
-from indexer.build import options_from
+from indexer.build import options_from, store_options
 from indexer.embedders.base import Embedder
 from indexer.errors import CitedError
 from indexer.index import open_version
@@ -66,7 +66,11 @@ class LiveIndex:
             if version_number(name) <= version_number(self.version) or name == self._refused:
                 return False
             try:
-                index = open_version(folder, verify=self.settings.index.verify_checksums)
+                index = open_version(
+                    folder,
+                    verify=self.settings.index.verify_checksums,
+                    store=store_options(self.settings),
+                )
                 index.check_model(self.embedder.name, self.embedder.dim)
             except CitedError as exc:
                 self._refused = name

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from cited.config import Settings
+from indexer.build import store_options
 from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Index, open_index
@@ -63,7 +64,11 @@ class Pipeline:
         second_stage: SecondStage | None = None,
     ) -> Pipeline:
         return cls.over(
-            open_index(settings.index.index_dir, verify=settings.index.verify_checksums),
+            open_index(
+                settings.index.index_dir,
+                verify=settings.index.verify_checksums,
+                store=store_options(settings),
+            ),
             embedder,
             settings,
             generator,

@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 
 from eval.ann import run_ann_study, synthetic_vectors
-from indexer.vectors.faiss_ann import (
-    EXACT_MAX_VECTORS_384,
-    FILTER_EXACT_BELOW,
-    METHODS,
-    FaissAnnIndex,
-    choose_vector_index,
-)
-from indexer.vectors.faiss_flat import FaissFlatIndex
+from indexer.stores.base import EXACT_MAX_VECTORS, wants_approximate
+from indexer.stores.faiss_ann import FILTER_EXACT_BELOW, METHODS, FaissAnnIndex
+from indexer.stores.faiss_flat import FaissFlatIndex
 
 DIM = 384
 N = 20_000
@@ -86,7 +81,7 @@ def test_filtered_search_above_exact_limit_uses_the_index(
     ids, base, queries = data
     index = FaissAnnIndex(DIM, method=method)
     index.add(ids[:5000], base[:5000])
-    monkeypatch.setattr("indexer.vectors.faiss_ann.FILTER_EXACT_BELOW", 100)
+    monkeypatch.setattr("indexer.stores.faiss_ann.FILTER_EXACT_BELOW", 100)
     allowed = ids[:5000:2]
     _, found = index.search(queries[:20], 10, allowed)
     assert set(found.ravel().tolist()) <= set(allowed.tolist())
@@ -145,14 +140,15 @@ def test_empty_index_and_bad_arguments() -> None:
         FaissAnnIndex(8, method="pq")
 
 
-def test_choose_vector_index() -> None:
-    assert choose_vector_index(0, 384) == "flat"
-    assert choose_vector_index(EXACT_MAX_VECTORS_384 - 1, 384) == "flat"
-    assert choose_vector_index(EXACT_MAX_VECTORS_384, 384) == "ann"
-    assert choose_vector_index(1_000_000, 384) == "ann"
-    assert choose_vector_index(EXACT_MAX_VECTORS_384, 192) == "flat"  # cost scales with dim
+def test_the_size_rule() -> None:
+    assert not wants_approximate(0, 384)
+    assert not wants_approximate(EXACT_MAX_VECTORS - 1, 384)
+    assert wants_approximate(EXACT_MAX_VECTORS, 384)
+    assert wants_approximate(1_000_000, 384)
+    assert not wants_approximate(EXACT_MAX_VECTORS, 192)  # cost scales with dim
+    assert wants_approximate(25, 384, exact_max_vectors=25)
     with pytest.raises(ValueError, match="-1"):
-        choose_vector_index(-1, 384)
+        wants_approximate(-1, 384)
 
 
 def test_study_runs_on_tiny_n() -> None:

@@ -12,6 +12,7 @@ from cited.config import RetrievalSettings, Settings
 from indexer.build import options_from
 from indexer.errors import IndexIntegrityError, ModelNotFoundError
 from indexer.index import Hit, Index, open_index
+from indexer.layout import SECOND_STAGE_FILE, SEGMENTS
 from indexer.second_stage import (
     SECOND_STAGES,
     SecondStage,
@@ -21,7 +22,6 @@ from indexer.second_stage import (
     lead_text,
     load_second_stage,
 )
-from indexer.segments import SECOND_STAGE_FILE, SEGMENTS
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
 from service.retrieval import Retriever, UnknownModeError, fuse

@@ -10,6 +10,7 @@ import pytest
 
 from indexer.filters import Filters
 from indexer.index import open_index
+from indexer.stores import StoreOptions
 from indexer.types import Article
 from indexer.update import UpdateOptions, update_index
 from indexer.versions import current_version
@@ -27,14 +28,16 @@ def article(i: int) -> Article:
 
 
 @pytest.fixture
-def small_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+def small_threshold() -> StoreOptions:
     """Segments of 150+ vectors (64-d: 150 * 64 / 384 = 25 at 384-d) get an ANN index."""
-    monkeypatch.setattr("indexer.vectors.faiss_ann.EXACT_MAX_VECTORS_384", 25)
+    return StoreOptions(exact_max_vectors=25)
 
 
-def test_the_index_type_is_chosen_by_segment_size(tmp_path: Path, small_threshold: None) -> None:
+def test_the_index_type_is_chosen_by_segment_size(
+    tmp_path: Path, small_threshold: StoreOptions
+) -> None:
     index_dir, embedder = tmp_path / "index", HashingEmbedder()
-    options = UpdateOptions(progress=False)
+    options = UpdateOptions(progress=False, store=small_threshold)
     update_index(index_dir, embedder, [article(i) for i in range(400)], options=options)
     update_index(index_dir, embedder, [article(i) for i in range(400, 403)], options=options)
     _, folder = current_version(index_dir)
@@ -61,10 +64,10 @@ def test_the_index_type_is_chosen_by_segment_size(tmp_path: Path, small_threshol
 
 
 def test_deletions_and_filters_hold_in_an_ann_segment(
-    tmp_path: Path, small_threshold: None
+    tmp_path: Path, small_threshold: StoreOptions
 ) -> None:
     index_dir, embedder = tmp_path / "index", HashingEmbedder()
-    options = UpdateOptions(progress=False, max_segments=8)
+    options = UpdateOptions(progress=False, max_segments=8, store=small_threshold)
     update_index(index_dir, embedder, [article(i) for i in range(400)], options=options)
     gone = [f"a{i}" for i in range(0, 400, 4)]
     update_index(index_dir, embedder, delete=gone, options=options)

@@ -1,4 +1,4 @@
-"""Vector index backend: exact inner-product search with FAISS (``IndexIDMap2`` over ``Flat``)."""
+"""FAISS building block: exact inner-product search with FAISS (``IndexIDMap2`` over ``Flat``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 
 from indexer.errors import IndexIntegrityError
-from indexer.vectors.base import VectorIndex
+from indexer.stores.base import VectorIndex
 
 
 class FaissFlatIndex(VectorIndex):

@@ -1,4 +1,4 @@
-"""Vector index backend: approximate inner-product search with FAISS over SQ8 codes.
+"""FAISS building block: approximate inner-product search with FAISS over SQ8 codes.
 
 Two methods, both storing 8-bit scalar-quantised vectors (per-dimension min/max trained on the
 first batch added) and measured by ``python -m eval.ann`` on 2 cores (issue "Speed on 2 cores"):
@@ -23,7 +23,8 @@ falls, down to fewer than ``k`` hits. Hence:
 * more allowed ids: nprobe / efSearch scaled by the inverse selectivity ``size / len(allowed)``
   (up to all lists for IVF, ``FILTERED_EF_CAP`` for HNSW).
 
-:func:`choose_vector_index` picks this backend (``"ann"``) or the exact one (``"flat"``) by size.
+:func:`indexer.stores.base.wants_approximate` decides, by size and outside this backend, which
+segments the FAISS store (:mod:`indexer.stores.faiss`) gives one of these.
 """
 
 from __future__ import annotations
@@ -37,15 +38,9 @@ import faiss
 import numpy as np
 
 from indexer.errors import IndexIntegrityError
-from indexer.vectors.base import VectorIndex
+from indexer.stores.base import VectorIndex
 
 logger = logging.getLogger(__name__)
-
-#: Exact search below this many 384-d vectors (scaled by 384 / dim). Exact single-query search
-#: measured 33 ms p50 at 200k and 199 ms at 1M on one core of this loaded 2-core machine,
-#: so 100k stays near 17 ms, under the 20 ms budget; above it IVF-SQ8 answers in ~1 ms at
-#: recall@10 >= 0.98 (eval/ann.py).
-EXACT_MAX_VECTORS_384 = 100_000
 
 #: With at most this many allowed ids, a filtered search is exact over just those ids.
 FILTER_EXACT_BELOW = 20_000
@@ -53,16 +48,6 @@ FILTER_EXACT_BELOW = 20_000
 FILTERED_EF_CAP = 2048
 
 METHODS = ("ivf-sq8", "hnsw-sq8")
-VECTOR_INDEX_CHOICES = ("flat", "ann")
-
-
-def choose_vector_index(n_vectors: int, dim: int) -> str:
-    """``"flat"`` (exact) below ``EXACT_MAX_VECTORS_384 * 384 / dim`` vectors, else ``"ann"``."""
-    if n_vectors < 0:
-        raise ValueError(f"n_vectors must be >= 0, got {n_vectors}")
-    if dim <= 0:
-        raise ValueError(f"dim must be > 0, got {dim}")
-    return "flat" if n_vectors * dim < EXACT_MAX_VECTORS_384 * 384 else "ann"
 
 
 def default_nlist(n: int) -> int:
