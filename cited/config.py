@@ -65,9 +65,11 @@ class IndexSettings(Section):
         description=f"'{PACKAGED_MODEL}' or the path of a local sentence-transformers folder",
     )
     batch_size: int = Field(default=32, ge=1, le=1024)
-    backend: Literal["torch", "onnx-int8"] = Field(
+    backend: str = Field(
         default="torch",
-        description="torch (sentence-transformers, fp32) or onnx-int8 (ONNX Runtime with a "
+        min_length=1,
+        description="embedding backend (indexer.embedders.EMBEDDERS): torch "
+        "(sentence-transformers, fp32) or onnx-int8 (ONNX Runtime with a "
         "dynamically int8-quantised export of the same model; its vectors differ slightly, so "
         "an index is built and served with one backend)",
     )

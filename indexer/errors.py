@@ -33,3 +33,7 @@ class ModelNotFoundError(CitedError):
 
 class IndexBusyError(CitedError):
     """Another writer holds the index's writer lock for longer than we may wait."""
+
+
+class UnknownBackendError(CitedError, ValueError):
+    """A setting names a backend (store, embedder, second stage) that is not registered."""

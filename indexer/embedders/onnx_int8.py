@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from cited.config import PACKAGED_MODEL, IndexSettings, default_of
+from cited.config import PACKAGED_MODEL, IndexSettings, Settings, default_of
 from indexer.embedders.base import Embedder
 from indexer.embedders.sentence_transformer import resolve_model
 from indexer.errors import ModelNotFoundError
@@ -340,3 +340,11 @@ class OnnxInt8Embedder(Embedder):
             vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def load(settings: Settings) -> OnnxInt8Embedder:
+    """``CITED_BACKEND=onnx-int8``: ``CITED_MODEL`` exported once to int8 ONNX (cached)."""
+    index = settings.index
+    return OnnxInt8Embedder(
+        index.model, batch_size=index.batch_size, cache_dir=index.onnx_cache_dir
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cited.config import PACKAGED_MODEL, IndexSettings, default_of
+from cited.config import PACKAGED_MODEL, IndexSettings, Settings, default_of
 from indexer.embedders.base import Embedder
 from indexer.errors import ModelNotFoundError
 
@@ -99,3 +99,8 @@ class SentenceTransformerEmbedder(Embedder):
             verbose=False,
         )
         return [[(int(s), int(e)) for s, e in offsets] for offsets in encoded["offset_mapping"]]
+
+
+def load(settings: Settings) -> SentenceTransformerEmbedder:
+    """``CITED_BACKEND=torch``: ``CITED_MODEL`` through sentence-transformers (fp32)."""
+    return SentenceTransformerEmbedder(settings.index.model, batch_size=settings.index.batch_size)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from indexer.errors import IndexMismatchError
+from indexer.errors import IndexMismatchError, UnknownBackendError
 from indexer.manifest import Manifest, StoreInfo
 from indexer.stores.base import (
     EXACT_MAX_VECTORS,
@@ -58,10 +58,13 @@ register(FaissStore)
 def create_store(
     name: str, params: Mapping[str, Any] | None = None, exact_max_vectors: int = EXACT_MAX_VECTORS
 ) -> VectorStore:
-    """The store ``name`` with ``params``; raises ValueError naming the valid backends."""
+    """The store ``name`` with ``params``; raises :class:`UnknownBackendError` naming the valid
+    backends."""
     backend = BACKENDS.get(name)
     if backend is None:
-        raise ValueError(f"unknown vector store {name!r}; valid: {', '.join(sorted(BACKENDS))}")
+        raise UnknownBackendError(
+            f"unknown vector store CITED_STORE={name!r}; valid: {', '.join(sorted(BACKENDS))}"
+        )
     return backend(params, exact_max_vectors)
 
 
