@@ -11,10 +11,10 @@ import numpy as np
 
 from indexer.errors import IndexIntegrityError, IndexMismatchError, IndexNotFoundError
 from indexer.filters import Filters
-from indexer.layout import DELETIONS_FILE, LEXICAL_DIR, segment_folder, version_folder
+from indexer.layout import DELETIONS_FILE, LEXICAL_DIR, version_folder
 from indexer.lexical.bm25 import BM25Index
 from indexer.manifest import Manifest, check_model, check_store, read_manifest, verify_files
-from indexer.segments import Segment, SegmentedStore
+from indexer.segments import Segment, SegmentedStore, manifest_segments
 from indexer.store import StoredChunk
 from indexer.stores import StoreOptions, VectorSearch, store_of
 from indexer.types import Article
@@ -146,15 +146,11 @@ def open_version(folder: Path, *, verify: bool = True, store: StoreOptions | Non
     second_dim = manifest.second_stage.dim if manifest.second_stage is not None else None
     segments: list[Segment] = []
     try:
-        for info in manifest.segments:
-            segment = Segment(
-                segment_folder(folder, info.name),
-                dim,
-                vector_store,
-                info.vector_index,
-                deletions.get(info.name, ()),
-                second_dim,
-            )
+        for segment, info in zip(
+            manifest_segments(folder, manifest, vector_store, deletions),
+            manifest.segments,
+            strict=True,
+        ):
             segments.append(segment)
             rows = segment.store.counts()
             if (rows[0], rows[1], len(segment.deleted)) != (

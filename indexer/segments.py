@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from indexer.errors import ArticleNotFoundError
 from indexer.filters import Filters
-from indexer.layout import STORE_FILE
+from indexer.layout import STORE_FILE, segment_folder
+from indexer.manifest import Manifest
 from indexer.store import Store, StoredChunk, StoreWriter
 from indexer.stores.base import StoredSegment, VectorStore
 from indexer.stores.files import link_files
@@ -76,6 +77,26 @@ def drop_segment(folder: Path, vectors: VectorStore, kind: str) -> None:
     vectors.drop(folder, kind)
     (folder / STORE_FILE).unlink()
     folder.rmdir()
+
+
+def manifest_segments(
+    version: Path,
+    manifest: Manifest,
+    vectors: VectorStore,
+    deletions: Mapping[str, Sequence[str]],
+) -> Iterator[Segment]:
+    """Open the segments ``manifest`` lists in the version folder ``version``, in order, each
+    with the articles ``deletions`` names for it (a generator: the caller closes what it got)."""
+    second = manifest.second_stage
+    for info in manifest.segments:
+        yield Segment(
+            segment_folder(version, info.name),
+            manifest.model.dim,
+            vectors,
+            info.vector_index,
+            deletions.get(info.name, ()),
+            second.dim if second is not None else None,
+        )
 
 
 class Segment:

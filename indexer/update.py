@@ -33,7 +33,7 @@ from indexer.layout import (
 from indexer.manifest import ChunkingInfo, Manifest, ModelInfo, read_manifest, verify_files
 from indexer.second_stage.leads import StoredLeads
 from indexer.segment_writer import EMBED_BATCH, SegmentWriter, chunking_for, embed_text
-from indexer.segments import Segment, SegmentedStore
+from indexer.segments import Segment, SegmentedStore, manifest_segments
 from indexer.stores import StoreOptions, VectorStore, store_from, store_info, store_of
 from indexer.types import Article, Skipped
 from indexer.update_plan import Target, compatible, content_sha256, plan_update
@@ -113,7 +113,7 @@ class _Base:
     segments: list[Segment]
 
 
-def _open_base(index_dir: Path, dim: int, fallback: bool) -> _Base | None:
+def _open_base(index_dir: Path, fallback: bool) -> _Base | None:
     """The current version, verified (a change never builds on damaged files), or None.
 
     With ``fallback`` (a forced rebuild), a damaged current version gives way to the newest
@@ -147,19 +147,7 @@ def _open_base(index_dir: Path, dim: int, fallback: bool) -> _Base | None:
         else:
             raise
     deletions = json.loads((folder / DELETIONS_FILE).read_text(encoding="utf-8"))
-    second_dim = manifest.second_stage.dim if manifest.second_stage is not None else None
-    vectors = store_of(manifest)
-    segments = [
-        Segment(
-            segment_folder(folder, s.name),
-            dim,
-            vectors,
-            s.vector_index,
-            deletions.get(s.name, ()),
-            second_dim,
-        )
-        for s in manifest.segments
-    ]
+    segments = list(manifest_segments(folder, manifest, store_of(manifest), deletions))
     return _Base(name, folder, manifest, segments)
 
 
@@ -270,7 +258,7 @@ class _Change:
         # nothing by starting from an older intact version or from nothing.
         lenient = self.force or self.prune
         try:
-            return _open_base(self.index_dir, self.embedder.dim, fallback=lenient)
+            return _open_base(self.index_dir, fallback=lenient)
         except CitedError as exc:
             if not lenient:
                 raise

@@ -3,6 +3,8 @@ ones, and registering one (one line) is all it takes for the composition root to
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cited.compose import Parts
@@ -43,3 +45,19 @@ def test_a_registered_embedder_is_built_by_the_composition_root(
     embedder = parts.embedder
     assert isinstance(embedder, HashingEmbedder) and embedder.dim == 24
     assert parts.embedder is embedder and len(built) == 1  # built once, then kept
+
+
+def test_the_cli_refuses_an_unknown_backend_in_one_line(tmp_path: Path) -> None:
+    """Unknown backend names reach the user as one line naming the valid ones (exit 2)."""
+    from typer.testing import CliRunner
+
+    from cited.cli import app
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text('{"_id": "a", "title": "A", "text": "Some text."}\n')
+    parts = Parts(Settings.of(index_dir=tmp_path / "index", backend="cuda", reranker="none"))
+    done = CliRunner().invoke(app, ["index", str(corpus)], obj=parts)
+    assert done.exit_code == 2, done.output
+    assert "CITED_BACKEND='cuda'" in done.output and "torch, onnx-int8" in done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)

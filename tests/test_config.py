@@ -97,7 +97,6 @@ def test_replace_returns_a_validated_copy_without_reading_the_environment(
     ("name", "value", "expected"),
     [
         ("CITED_MODE", "fastest", "'dense', 'bm25', 'hybrid' or 'hybrid+rerank'"),
-        ("CITED_BACKEND", "cuda", "'torch' or 'onnx-int8'"),
         ("CITED_BATCH_SIZE", "lots", "lots"),
         ("CITED_PORT", "70000", "65535"),
         ("CITED_GENERATOR", "gpt", "'none', 'local' or 'openai'"),

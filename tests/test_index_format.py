@@ -153,3 +153,25 @@ def test_the_pointer_is_replaced_not_rewritten(built: Path) -> None:
     name, building = start_version(built)
     assert building.name.startswith(".tmp-") and name.startswith("v000002-")
     assert (built / POINTER).stat().st_ino == inode  # starting a build touches nothing published
+
+
+def test_a_new_model_rebuilds_every_article_the_index_holds(tmp_path: Path) -> None:
+    """An update with another model (another dimension) re-embeds the stored articles too."""
+    from indexer.types import Article
+    from indexer.update import update_index
+
+    index_dir = tmp_path / "index"
+    build_index([write_corpus(tmp_path / "corpus")], index_dir, HashingEmbedder(), progress=False)
+    other = HashingEmbedder(dim=32, name="test/hashing-32")
+    added = Article("extra", "Extra", "Wheat prices fell again on Friday.")
+    report = update_index(index_dir, other, [added])
+    assert report.added == ["extra"] and report.rebuilt
+    index = open_index(index_dir)
+    try:
+        assert index.manifest.model.name == other.name and index.manifest.model.dim == 32
+        assert index.counts["articles"] == 4
+        hits = index.dense(other.embed_query("central bank interest rates"), k=3)
+        found = index.chunks([h.chunk_id for h in hits])
+        assert {found[h.chunk_id].article_id for h in hits} <= {"story-0", "story-1", "story-2"}
+    finally:
+        index.close()
