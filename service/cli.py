@@ -173,6 +173,7 @@ def serve(
     settings = parts.settings
     try:  # fail fast with a one-line reason instead of a traceback from the lifespan
         parts.open_index().close()
+        _ = parts.embedder, parts.second_stage  # built once here, kept for the app
     except CitedError as exc:
         raise _fail(exc) from exc
     app = create_app(parts=parts)
