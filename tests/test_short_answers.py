@@ -84,6 +84,57 @@ def test_short_span_finds_the_asked_for_span(question: str, sentence: str, expec
     assert span is not None and sentence[span[0] : span[1]] == expected
 
 
+#: Sentences whose words hold more than one content term ("103.5 FM", "16–7", "psalm-hymns"):
+#: the short answer once depended on the order a set of terms came out in (the hash seed).
+HASH_SENSITIVE = [
+    (
+        "What radio station is located at 103.5FM on the dial in Denver?",
+        "In Denver, KOA (850 AM) and KRFX (103.5 FM) will carry the game, with Dave Logan on "
+        "play-by-play and Ed McCaffrey on color commentary.",
+    ),
+    (
+        "How many yards was the missed field goal?",
+        "After the miss, Manning completed a pair of passes to Emmanuel Sanders for gains of 25 "
+        "and 22 yards, setting up McManus' 33-yard field goal that gave the Broncos a 16–7 lead.",
+    ),
+    (
+        "What did Luther use the hymn to encourage colleagues to do?",
+        "He sent it as a sample to encourage evangelical colleagues to write psalm-hymns for use "
+        "in German worship.",
+    ),
+]
+
+
+def test_short_answers_do_not_depend_on_the_hash_seed() -> None:
+    """The same question and sentence give the same short answer in every process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from service.answering.short import short_span\n"
+        "cases = json.loads(sys.stdin.read())\n"
+        "print(json.dumps([short_span(q, s) for q, s in cases]))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)},
+            cwd=root,
+        )
+        for seed in ("0", "1", "2", "3")
+    ]
+    answers = {run.communicate(json.dumps(HASH_SENSITIVE), timeout=120)[0] for run in runs}
+    assert all(run.returncode == 0 for run in runs)
+    assert len(answers) == 1, answers
+
+
 def test_no_short_answer_for_why_or_without_a_typed_span() -> None:
     assert short_span(SEED_QUESTION, "China has told the US there is little chance.") is None
     assert short_span("How many goals did Messi score?", "Messi played very well.") is None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.answering.terms import STOP_WORDS, content_terms
+from service.answering.terms import STOP_WORDS, content_term_list, content_terms
 
 #: Kinds of candidate span.
 NAME, PLACE, DATE, NUMBER, PHRASE = "name", "place", "date", "number", "phrase"
@@ -281,7 +281,7 @@ def short_span(question: str, sentence: str) -> tuple[int, int] | None:
         money=_MONEY_QUESTION.search(question) is not None,
     )
     words = [
-        (m.start(), next(iter(content_terms(m.group())), "")) for m in _WORD.finditer(sentence)
+        (m.start(), next(iter(content_term_list(m.group())), "")) for m in _WORD.finditer(sentence)
     ]
     best: tuple[float, int, int] | None = None
     for span in candidate_spans(sentence):

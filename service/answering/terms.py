@@ -32,15 +32,21 @@ def _stem(word: str) -> str:
     return str(_STEMMER.stem(word))
 
 
-def content_terms(text: str) -> set[str]:
-    """Stemmed content words; numbers count as terms, stop words and one-letter words do not."""
-    terms = set()
+def content_term_list(text: str) -> list[str]:
+    """Stemmed content words in text order; numbers count as terms, stop words and one-letter
+    words do not."""
+    terms = []
     for match in _WORD.finditer(text.lower()):
         word = match.group()
         if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
             continue
-        terms.add(_stem(word))
+        terms.append(_stem(word))
     return terms
+
+
+def content_terms(text: str) -> set[str]:
+    """The set of :func:`content_term_list`."""
+    return set(content_term_list(text))
 
 
 def lexical_scores(question_terms: set[str], sentences: Sequence[frozenset[str]]) -> np.ndarray:
