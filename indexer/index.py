@@ -59,10 +59,6 @@ class Index:
     def check_model(self, name: str, dim: int) -> None:
         check_model(self.manifest, name, dim)
 
-    def check_store(self, options: StoreOptions) -> None:
-        """Refuse a version written by a vector store other than the configured one."""
-        check_store(self.manifest, options.name, dict(options.params))
-
     def allowed(self, filters: Filters | None) -> np.ndarray | None:
         """Chunk ids that pass ``filters``; None when there is nothing to filter."""
         if filters is None or filters.empty:

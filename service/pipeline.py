@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from cited.config import Settings
-from indexer.build import store_options
 from indexer.embedders.base import Embedder
 from indexer.filters import Filters
-from indexer.index import Index, open_index
+from indexer.index import Index
 from indexer.second_stage import SecondStage
 from service.answering.base import Answer, AnswerSelector
 from service.citations import verify_answer
@@ -63,17 +62,9 @@ class Pipeline:
         generator: Generator | None = None,
         second_stage: SecondStage | None = None,
     ) -> Pipeline:
-        return cls.over(
-            open_index(
-                settings.index.index_dir,
-                verify=settings.index.verify_checksums,
-                store=store_options(settings),
-            ),
-            embedder,
-            settings,
-            generator,
-            second_stage,
-        )
+        from cited.compose import Parts  # the one place the configured index is opened
+
+        return cls.over(Parts(settings).open_index(), embedder, settings, generator, second_stage)
 
     @classmethod
     def over(

@@ -38,7 +38,8 @@ import faiss
 import numpy as np
 
 from indexer.errors import IndexIntegrityError
-from indexer.stores.base import VectorIndex
+from indexer.stores.base import VectorIndex, top_k
+from indexer.stores.faiss_flat import reconstruct_rows
 
 logger = logging.getLogger(__name__)
 
@@ -213,21 +214,11 @@ class FaissAnnIndex(VectorIndex):
         if not len(present):
             return _empty(len(queries), k)
         vectors = np.asarray(self.index.reconstruct_batch(present), dtype=np.float32)
-        all_scores = queries @ vectors.T
-        take = min(k, len(present))
-        top = np.argpartition(-all_scores, take - 1, axis=1)[:, :take]
-        top_scores = np.take_along_axis(all_scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        scores, ids = _empty(len(queries), k)
-        scores[:, :take] = np.take_along_axis(top_scores, order, axis=1)
-        ids[:, :take] = present[np.take_along_axis(top, order, axis=1)]
-        return scores, ids
+        return top_k(queries, present, vectors, k)
 
     def reconstruct(self, ids: list[int]) -> np.ndarray:
         """The stored vectors of ``ids`` (n, dim); SQ8 storage gives them to ~1e-3."""
-        if not ids:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([self.index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+        return reconstruct_rows(self.index, ids, self.dim)
 
     def save(self, path: Path) -> None:
         if self.index is None:

@@ -11,6 +11,13 @@ from indexer.errors import IndexIntegrityError
 from indexer.stores.base import VectorIndex
 
 
+def reconstruct_rows(index: faiss.Index, ids: list[int], dim: int) -> np.ndarray:
+    """The vectors FAISS ``index`` stores under ``ids``, one row each, as float32."""
+    if not ids:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.vstack([index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+
+
 class FaissFlatIndex(VectorIndex):
     """Exact search; the right choice for archives up to a few hundred thousand chunks."""
 
@@ -54,9 +61,7 @@ class FaissFlatIndex(VectorIndex):
 
     def reconstruct(self, ids: list[int]) -> np.ndarray:
         """The stored vectors of ``ids`` (n, dim)."""
-        if not ids:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([self.index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+        return reconstruct_rows(self.index, ids, self.dim)
 
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
