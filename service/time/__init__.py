@@ -1,0 +1,1 @@
+"""Time in questions: as-of times, time expressions, freshness."""
