@@ -24,7 +24,8 @@ How:
    "Who may run", "the March on Washington", "August Wilson"); a capitalised "Today" inside a
    sentence is a name (NBC's Today). Its mistakes are fixed: "Jan. 6, 2021" (the dot split the
    date), a yearless month before a bare year ("between March and May 2021", "March ... 2023")
-   takes that year, and connectors it swallows ("and 2021", "the", "at the") are trimmed.
+   takes that year, a year it drops ("on March 3, 2023 and in 2024" gives only "on March 3",
+   of this year) is added, and connectors it swallows ("and 2021", "at the") are trimmed.
 5. Several expressions give the span from the earliest start to the latest end; ``period`` is
    the coarsest; ``text`` is the expressions as written, "; "-joined.
 """
@@ -45,7 +46,7 @@ _MONTHS = (
 )
 _WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _RELATIVE = (
-    rf"yesterday|today|tonight|tomorrow|ago|weekend|week|month|year|morning|afternoon|evening"
+    rf"yesterday|today|tonight|tomorrow|ago|weekends?|weeks?|months?|years?|morning|afternoon|evening"
     rf"|{_WEEKDAYS}"
 )
 _YEAR = r"(?<!\d)(?:19|20)\d\d(?!\d)"
@@ -144,9 +145,10 @@ def _rejected(question: str, at: int, text: str) -> bool:
     if not _ACCEPT.search(text):
         return True  # "now", "Sat", "Sun", "Wed", bare numbers
     month = _AMBIGUOUS_MONTH.search(text)
-    if month and not re.search(r"\d", text) and not _ACCEPT.search(_AMBIGUOUS_MONTH.sub("", text)):
-        if not _PREPOSITION.search(question[: at + month.start()]):
-            return True  # "May the best man win", "the March on Washington", "August Wilson"
+    alone = not _ACCEPT.search(_AMBIGUOUS_MONTH.sub("", text))  # no other date word
+    bare = month and alone and not re.search(r"\d", text)
+    if month and bare and not _PREPOSITION.search(question[: at + month.start()]):
+        return True  # "May the best man win", "the March on Washington", "August Wilson"
     today = re.search(r"\bToday\b", text)
     return bool(today and question[: at + today.start()].rstrip()[-1:] not in ("", ".", "?", "!"))
 
@@ -218,6 +220,11 @@ def find_window(question: str, as_of: datetime) -> TimeWindow | None:
     for match in matches:
         masked[match.at : match.at + len(match.text)] = " " * len(match.text)
     matches += _dateparser_matches(question, "".join(masked), now)
+    spans = [(match.at, match.at + len(match.text)) for match in matches]
+    for m in re.finditer(rf"(?:\bin\s+)?({_YEAR})", question):  # years dateparser dropped
+        if not any(a <= m.start(1) < b for a, b in spans):
+            start = datetime(int(m.group(1)), 1, 1, tzinfo=UTC)
+            matches.append(_Match(m.start(), m.group(), start, _shift(start, "year", 1), "year"))
     matches.sort(key=lambda match: match.at)
     _year_for_yearless(matches)
     counted = [match for match in matches if match.counted] or matches
