@@ -32,6 +32,7 @@ How:
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -153,9 +154,16 @@ def _rejected(question: str, at: int, text: str) -> bool:
     return bool(today and question[: at + today.start()].rstrip()[-1:] not in ("", ".", "?", "!"))
 
 
+@functools.cache
+def _period_parser() -> Any:
+    """dateparser's parser for granularity only (the period does not depend on the base date)."""
+    import dateparser.date
+
+    return dateparser.date.DateDataParser(languages=["en"], settings={"PREFER_DATES_FROM": "past"})
+
+
 def _dateparser_matches(question: str, masked: str, now: datetime) -> list[_Match]:
     """dateparser's expressions in ``masked`` (the question with hand-read spans blanked)."""
-    import dateparser.date
     import dateparser.search
 
     settings: dict[str, Any] = {
@@ -167,7 +175,7 @@ def _dateparser_matches(question: str, masked: str, now: datetime) -> list[_Matc
     }
     text = _ABBREVIATION_DOT.sub(lambda m: m.group()[:-1] + " ", masked)  # "Jan. 6" -> "Jan  6"
     found = dateparser.search.search_dates(text, languages=["en"], settings=settings) or []
-    parser = dateparser.date.DateDataParser(languages=["en"], settings=settings)
+    parser = _period_parser()
     matches: list[_Match] = []
     cursor = 0
     for expression, when in found:
