@@ -1,6 +1,6 @@
 """The one configuration: every setting is read here, from ``CITED_<NAME>``, and written once.
 
-:class:`Settings` holds five sections (index, retrieval, answer, serve, generator); each section
+:class:`Settings` holds six sections (index, retrieval, time, answer, serve, generator); each
 is the options object the code it configures takes, so a default lives only in its section.
 The environment names stay flat (``CITED_MODE``, ``CITED_GENERATOR_MAX_TOKENS``): each field's
 flat name is its own name unless its section's ``FLAT`` says otherwise. ``Settings(**flat)`` and
@@ -159,6 +159,44 @@ class RetrievalSettings(Section):
     )
 
 
+class TimeSettings(Section):
+    """Time: the as-of cut, the freshness prior centred on the as-of time (Elasticsearch's
+    ``function_score`` decay: ``shape``, ``scale``, ``offset``, ``decay``), its weight, and
+    time expressions in questions. Fitted on news_2023 (`cited eval tune-freshness`)."""
+
+    as_of_slack_hours: float = Field(
+        default=6.0,
+        ge=0.0,
+        le=11.0,
+        description="hours past the as-of time that still count as published (sources whose "
+        "times are off by a time zone); under 12, so a day-only date never leaks a day early",
+    )
+    freshness_weight: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="share of the score the freshness prior governs: score * (1 - w + w * "
+        "decay(age)); 0 turns it off",
+    )
+    freshness_shape: Literal["gauss", "exp", "linear"] = Field(
+        default="gauss", description="decay curve of the article's age (Elasticsearch's names)"
+    )
+    freshness_scale_days: float = Field(
+        default=14.0, gt=0.0, description="age past the offset at which the decay is `decay`"
+    )
+    freshness_offset_days: float = Field(
+        default=0.0, ge=0.0, description="ages up to this count as fresh (decay 1)"
+    )
+    freshness_decay: float = Field(
+        default=0.5, gt=0.0, lt=1.0, description="the decay's value at offset + scale"
+    )
+    time_expressions: bool = Field(
+        default=True,
+        description="read time expressions in questions ('last week', 'in March 2023'): the "
+        "freshness prior then centres on that period instead of the as-of time",
+    )
+
+
 class AnswerSettings(Section):
     """The extractive answer: how many passages it reads, when it abstains, how it orders."""
 
@@ -237,6 +275,7 @@ def default_of(section: type[Section], name: str) -> Any:
 SECTIONS: dict[str, type[Section]] = {
     "index": IndexSettings,
     "retrieval": RetrievalSettings,
+    "time": TimeSettings,
     "answer": AnswerSettings,
     "serve": ServeSettings,
     "generator": GeneratorSettings,
@@ -313,13 +352,14 @@ def route_flat(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class Settings(BaseSettings):
-    """Every setting, in five sections; built from ``CITED_*`` variables and keyword values
+    """Every setting, in six sections; built from ``CITED_*`` variables and keyword values
     (flat names or sections), the keywords winning."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=None, extra="forbid")
 
     index: IndexSettings = Field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    time: TimeSettings = Field(default_factory=TimeSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)

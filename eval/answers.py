@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from eval.beir import Dataset
+from eval.run import query_as_of
 from eval.squad import SquadParagraph
 from eval.squad_metrics import best_em_f1, contains_any
 from indexer.embedders.base import Embedder
@@ -162,15 +163,23 @@ def run_squad(
 
 
 def run_news(
-    dataset: Dataset, pipeline: Pipeline, queries: Sequence[Any], *, progress: bool = True
+    dataset: Dataset,
+    pipeline: Pipeline,
+    queries: Sequence[Any],
+    *,
+    progress: bool = True,
+    use_dates: bool = True,
 ) -> list[Prediction]:
-    """Every question through ``Pipeline.ask`` over the whole index."""
+    """Every question through ``Pipeline.ask`` over the whole index, as of its own date
+    (``use_dates``, when it has one). The short answer is scored against the right choice
+    with SQuAD's EM/F1 (an abstention scores 0)."""
     predictions = []
     for query in tqdm(queries, desc="questions", unit=" q", disable=not progress):
         started = time.perf_counter()
-        result = pipeline.ask(query.text)
+        result = pipeline.ask(query.text, as_of=query_as_of(query, use_dates))
         answer = result.answer
         short = answer.short_answer.text if answer.short_answer else None
+        em, f1 = best_em_f1(short if not answer.abstained else None, query.answers)
         relevant = dataset.qrels.get(query.id, {})
         first = answer.citations[0].article_id if answer.citations else None
         predictions.append(
@@ -185,6 +194,8 @@ def run_news(
                 ),
                 short_answer=short,
                 golds=tuple(query.answers),
+                exact_match=em,
+                f1=f1,
                 relevant_citation=first is not None and relevant.get(first, 0) > 0,
                 extra={
                     "cited_article": first,

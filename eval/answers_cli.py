@@ -94,6 +94,7 @@ def answers(
     weights: str | None = None,
     *,
     parts: Parts,
+    use_dates: bool = True,
 ) -> tuple[dict[str, Any], Path]:
     """Evaluate answers on a SQuAD JSON file or a BEIR folder; returns (metrics, out folder)."""
     if threshold is not None:
@@ -131,7 +132,7 @@ def answers(
         # The generator the settings select (CITED_GENERATOR), as the service would run it.
         pipeline = parts.pipeline(parts.open_index(index_dir))
         try:
-            predictions = run_news(dataset, pipeline, queries)
+            predictions = run_news(dataset, pipeline, queries, use_dates=use_dates)
         finally:
             pipeline.close()
         metrics = news_metrics(predictions)
@@ -145,6 +146,9 @@ def answers(
             index_version=info.version,
             mode=settings.retrieval.mode,
             generator=settings.generator.kind,
+            dates_used=use_dates,
+            queries_dated=sum(1 for q in queries if q.as_of) if use_dates else 0,
+            time_settings=settings.time.model_dump(),
             ranker_trained_on_this=trained_on(ranker, data),
         )
     folder = write_report(out or default_out_dir(name), metrics, predictions, f"answers: {name}")

@@ -38,6 +38,9 @@ def squad_metrics(predictions: Sequence[Prediction], v2: bool) -> dict[str, Any]
         "f1": 100 * (_mean([p.f1 for p in predictions]) or 0.0),
         "abstain_rate": _mean([not p.answered for p in predictions]),
         "short_answer_rate": _mean([p.short_answer is not None for p in predictions]),
+        # SQuAD-normalised exact match and F1 of the short answer against the right choice.
+        "short_answer_em": 100 * (_mean([p.exact_match for p in predictions]) or 0.0),
+        "short_answer_f1": 100 * (_mean([p.f1 for p in predictions]) or 0.0),
         "two_sentence_rate": _mean([p.extra.get("citations", 0) > 1 for p in predictions]),
     }
     values["by_question_type"] = by_question_type(predictions)
@@ -90,6 +93,9 @@ def news_metrics(predictions: Sequence[Prediction]) -> dict[str, Any]:
         ),
         "abstain_rate": _mean([not p.answered for p in predictions]),
         "short_answer_rate": _mean([p.short_answer is not None for p in predictions]),
+        # SQuAD-normalised exact match and F1 of the short answer against the right choice.
+        "short_answer_em": 100 * (_mean([p.exact_match for p in predictions]) or 0.0),
+        "short_answer_f1": 100 * (_mean([p.f1 for p in predictions]) or 0.0),
         # How much an answered question gives to read: containment grows with it.
         "citations_per_answer": _mean([p.extra.get("citations", 0) for p in answered]),
         "words_per_answer": _mean([_words(p.extra.get("answer")) for p in answered]),

@@ -5,6 +5,7 @@ kept here), ``queries.jsonl`` (``_id``, ``text`` and any other fields) and ``qre
 (``query-id<TAB>corpus-id<TAB>score``, header line optional). ``--queries FILE`` replaces
 ``queries.jsonl`` with a ``.jsonl`` of ``{"_id"?, "text"|"question", "answers"?, "relevant"?}``
 or a ``.tsv`` of ``id<TAB>question``; ``relevant`` document ids count as qrels of score 1.
+A query's ``as_of`` or ``question_date`` is when it was asked: eval asks it as of then.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from indexer.errors import CitedError
+from service.time.as_of import InvalidAsOfError, parse_as_of
 
 logger = logging.getLogger(__name__)
 
 #: Query fields kept raw as possible answers (``answers`` and ``answer`` feed containment).
 ANSWER_FIELDS = ("answers", "answer", "choices", "answer_text", "gold_answers")
 ANSWER_SOURCES = ("answers", "answer", "answer_text", "gold_answers")
+#: Query fields that say when the question was asked, in order of preference.
+DATE_FIELDS = ("as_of", "question_date")
 
 
 class EvalError(CitedError):
@@ -37,6 +41,8 @@ class Query:
     raw_answers: dict[str, Any] = field(default_factory=dict)
     #: Relevant document ids given with the question itself (user files), score 1.
     relevant: tuple[str, ...] = ()
+    #: When the question was asked (``as_of`` or ``question_date``, ISO): None when not given.
+    as_of: str | None = None
 
     @property
     def answers(self) -> tuple[str, ...]:
@@ -98,15 +104,35 @@ def read_queries(path: Path) -> list[Query]:
             relevant = record.get("relevant", [])
             if not isinstance(relevant, list):
                 raise EvalError(f"{path}:{lineno}: 'relevant' must be a list of document ids")
+            as_of = _as_of(record, f"{path}:{lineno}")
             queries.append(
                 Query(
                     id=str(record.get("_id", record.get("id", f"q{len(queries) + 1}"))),
                     text=text,
                     raw_answers={k: record[k] for k in ANSWER_FIELDS if k in record},
                     relevant=tuple(str(doc) for doc in relevant),
+                    as_of=as_of,
                 )
             )
     return queries
+
+
+def _as_of(record: dict[str, Any], where: str) -> str | None:
+    """The question's time: ``as_of``, else ``question_date`` (``2022/06/16`` reads as
+    ``2022-06-16``), checked; None when the record has neither."""
+    for key in DATE_FIELDS:
+        value = record.get(key)
+        if value is None or value == "":
+            continue
+        text = value.strip().replace("/", "-") if isinstance(value, str) else value
+        try:
+            parse_as_of(text)
+        except (InvalidAsOfError, AttributeError, TypeError):
+            raise EvalError(
+                f"{where}: {key} {value!r} is not an ISO date or datetime (e.g. 2022-06-16)"
+            ) from None
+        return str(text)
+    return None
 
 
 def _read_tsv_queries(path: Path) -> list[Query]:

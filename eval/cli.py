@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from eval.time_cli import tune_freshness_command
 from indexer.errors import CitedError
 
 app = typer.Typer(
@@ -49,6 +50,13 @@ IndexOpt = Annotated[
     Path | None,
     typer.Option("--index", help="index folder (default .cache/eval/<set>/index, reused)"),
 ]
+IgnoreDatesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ignore-dates",
+        help="ask every query as of now, not as of its own as_of/question_date",
+    ),
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -65,6 +73,7 @@ def run_retrieval(
     out: Path | None,
     limit: int | None,
     index: Path | None,
+    ignore_dates: bool = False,
 ) -> None:
     from cited.compose import cli_parts
     from eval.beir import load_dataset
@@ -86,6 +95,7 @@ def run_retrieval(
             settings=settings,
             limit=limit,
             second_stage=parts.second_stage,
+            use_dates=not ignore_dates,
         )
         folder = write_report(result, out)
     except CitedError as exc:
@@ -104,13 +114,14 @@ def main(
     out: OutOpt = None,
     limit: LimitOpt = None,
     index: IndexOpt = None,
+    ignore_dates: IgnoreDatesOpt = False,
 ) -> None:
     """Without a command, run ``retrieval`` with the options given."""
     # Every command logs the same way: warnings, and eval's own progress notes.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("eval").setLevel(logging.INFO)
     if ctx.invoked_subcommand is None:
-        run_retrieval(ctx, data, qrels, queries, config, out, limit, index)
+        run_retrieval(ctx, data, qrels, queries, config, out, limit, index, ignore_dates)
 
 
 @app.command()
@@ -123,9 +134,10 @@ def retrieval(
     out: OutOpt = None,
     limit: LimitOpt = None,
     index: IndexOpt = None,
+    ignore_dates: IgnoreDatesOpt = False,
 ) -> None:
     """nDCG@10, Recall@10/100, MRR@10, answer containment and latency per retrieval config."""
-    run_retrieval(ctx, data, qrels, queries, config, out, limit, index)
+    run_retrieval(ctx, data, qrels, queries, config, out, limit, index, ignore_dates)
 
 
 @app.command("tune-fusion")
@@ -172,6 +184,8 @@ def tune_fusion_command(
     typer.echo(f"best on {dataset.qrels_path}: {settings_line(points[0], rerank)}")
 
 
+app.command("tune-freshness")(tune_freshness_command)
+
 SplitOpt = Annotated[
     str,
     typer.Option(
@@ -200,6 +214,7 @@ def answers(
         str | None,
         typer.Option("--weights", help="SQuAD: sentence-score weights sim,lexical,passage"),
     ] = None,
+    ignore_dates: IgnoreDatesOpt = False,
 ) -> None:
     """Answer quality: SQuAD with the paragraph given, or a BEIR set end to end."""
     from cited.compose import cli_parts
@@ -209,7 +224,16 @@ def answers(
         raise _fail("--data FILE_OR_DIR is required (SQuAD JSON file or BEIR folder)")
     try:
         metrics, folder = run_answers(
-            data, qrels, limit, out, split, threshold, index, weights, parts=cli_parts(ctx)
+            data,
+            qrels,
+            limit,
+            out,
+            split,
+            threshold,
+            index,
+            weights,
+            parts=cli_parts(ctx),
+            use_dates=not ignore_dates,
         )
     except CitedError as exc:
         raise _fail(str(exc)) from exc

@@ -63,6 +63,14 @@ def metrics_json(result: EvalResult) -> dict[str, Any]:
             "with_answers": sum(1 for q in result.queries if q.answers),
         },
         "model": result.model,
+        "dates": {
+            "used": result.use_dates,
+            "queries_dated": result.dated_queries,
+            "note": "each query asked as of its own as_of/question_date"
+            if result.use_dates
+            else "--ignore-dates: every query asked as of now",
+            "time_settings": result.time,
+        },
         "top_k_passages": 100,
         "note": NOTE,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

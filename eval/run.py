@@ -25,6 +25,7 @@ from indexer.build import build_with_settings
 from indexer.embedders.base import Embedder
 from indexer.second_stage import SecondStage
 from service.pipeline import Pipeline
+from service.time.as_of import AsOf, parse_as_of
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,21 @@ class EvalResult:
     configs: list[ConfigResult]
     index: IndexInfo
     model: str
+    #: Whether each query was asked as of its own date (False: ``--ignore-dates``, as of now).
+    use_dates: bool = True
+    #: The time settings in effect (as-of slack, freshness prior, time expressions).
+    time: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def dated_queries(self) -> int:
+        """Queries asked as of their own date."""
+        return sum(1 for q in self.queries if q.as_of) if self.use_dates else 0
+
+
+def query_as_of(query: Query, use_dates: bool) -> AsOf | None:
+    """The as-of time ``query`` is asked at: its own date, or None (now) without one or when
+    dates are ignored."""
+    return parse_as_of(query.as_of) if use_dates and query.as_of else None
 
 
 def select_queries(dataset: Dataset, limit: int | None = None) -> list[Query]:
@@ -133,11 +149,13 @@ def evaluate_config(
     *,
     progress: bool = True,
     cold: bool = True,
+    use_dates: bool = True,
 ) -> ConfigResult:
     """Top-100 passages per query through the service's search, collapsed and measured.
 
     ``cold`` empties the query-vector cache first, so every config's latency includes
-    embedding each query (as a user's first question would).
+    embedding each query (as a user's first question would). ``use_dates``: ask each query as
+    of its own date (:func:`query_as_of`).
     """
     if cold:
         pipeline.retriever.clear_cache()
@@ -147,7 +165,9 @@ def evaluate_config(
     for query in tqdm(queries, desc=config, unit=" queries", disable=not progress):
         started = time.perf_counter()
         try:
-            retrieval = pipeline.search(query.text, TOP_K, mode=config)
+            retrieval = pipeline.search(
+                query.text, TOP_K, mode=config, as_of=query_as_of(query, use_dates)
+            )
         except ValueError as exc:  # a mode this index cannot serve
             raise EvalError(f"config {config!r}: {exc}") from exc
         latencies[query.id] = (time.perf_counter() - started) * 1e3
@@ -175,8 +195,10 @@ def run_eval(
     limit: int | None = None,
     progress: bool = True,
     second_stage: SecondStage | None = None,
+    use_dates: bool = True,
 ) -> EvalResult:
-    """Evaluate every config over ``dataset`` with ``embedder`` (index built once, reused)."""
+    """Evaluate every config over ``dataset`` with ``embedder`` (index built once, reused);
+    ``use_dates``: ask each query as of its own date, when it has one."""
     base = settings or Settings()
     names = resolve_configs(configs, base.retrieval.mode)
     queries = select_queries(dataset, limit)
@@ -185,9 +207,12 @@ def run_eval(
     pipeline = Pipeline.open(base.replace(index_dir=index_dir), embedder, second_stage=second_stage)
     try:
         results = [
-            evaluate_config(pipeline, queries, dataset.qrels, name, progress=progress)
+            evaluate_config(
+                pipeline, queries, dataset.qrels, name, progress=progress, use_dates=use_dates
+            )
             for name in names
         ]
     finally:
         pipeline.close()
-    return EvalResult(dataset, queries, results, info, embedder.name)
+    time_settings = base.time.model_dump()
+    return EvalResult(dataset, queries, results, info, embedder.name, use_dates, time_settings)

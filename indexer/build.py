@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from tqdm import tqdm
@@ -29,10 +30,13 @@ __all__ = [
 ]
 
 
-def read_articles(paths: list[Path], report: BuildReport | None = None) -> list[Article]:
-    """Every readable article under ``paths``; unreadable ones are logged and reported."""
+def read_articles(
+    paths: list[Path], report: BuildReport | None = None, published_at: datetime | None = None
+) -> list[Article]:
+    """Every readable article under ``paths``; unreadable ones are logged and reported.
+    ``published_at``: the reference time of relative bylines (:func:`read_corpus`)."""
     articles = []
-    items: Iterator[Article | Skipped] = read_corpus(paths)
+    items: Iterator[Article | Skipped] = read_corpus(paths, published_at)
     for item in tqdm(items, desc="reading", unit=" articles", leave=False):
         if isinstance(item, Skipped):
             logger.info("skipped %s: %s", item.path, item.reason)
@@ -83,11 +87,12 @@ def build_with_settings(
     prune: bool = True,
     progress: bool = True,
     second_stage: SecondStage | None = None,
+    published_at: datetime | None = None,
 ) -> BuildReport:
     """Index the articles under ``paths`` with the chunking and version policy of ``settings``;
     with ``prune`` (the default) the index then holds exactly these articles."""
     options = options_from(settings, progress, second_stage)
-    return _index(paths, index_dir, embedder, options, force, prune)
+    return _index(paths, index_dir, embedder, options, force, prune, published_at)
 
 
 def build_index(
@@ -122,9 +127,10 @@ def _index(
     options: UpdateOptions,
     force: bool,
     prune: bool,
+    published_at: datetime | None = None,
 ) -> BuildReport:
     skipped = BuildReport()
-    articles = read_articles(paths, skipped)
+    articles = read_articles(paths, skipped, published_at)
     report = update_index(index_dir, embedder, articles, prune=prune, force=force, options=options)
     report.skipped = skipped.skipped
     return report

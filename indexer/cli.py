@@ -18,7 +18,7 @@ IndexOption = Annotated[
 ]
 
 
-def _fail(exc: CitedError) -> typer.Exit:
+def _fail(exc: CitedError | str) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(2)
 
@@ -38,14 +38,28 @@ def index(
     force: Annotated[
         bool, typer.Option(help="rebuild every segment even when nothing changed")
     ] = False,
+    published_at: Annotated[
+        str | None,
+        typer.Option(
+            "--published-at",
+            help="when the files were saved (ISO date or datetime): a relative byline such as "
+            "'5 HOURS AGO' is counted back from it (a file's <name>.meta.json 'published_at' "
+            "wins); without it such an article has no date",
+        ),
+    ] = None,
 ) -> None:
     """Add new articles and update changed ones (unchanged ones are skipped) in a new index
     version, published atomically."""
     from indexer.build import build_with_settings
+    from indexer.dates import parse_reference
 
     parts = cli_parts(ctx)
     settings = parts.settings
     target = index_dir or settings.index.index_dir
+    try:
+        reference = parse_reference(published_at) if published_at else None
+    except ValueError as exc:
+        raise _fail(f"--published-at: {exc}") from exc
     try:
         embedder = parts.embedder
         report = build_with_settings(
@@ -56,6 +70,7 @@ def index(
             force=force,
             prune=prune,
             second_stage=parts.second_stage,
+            published_at=reference,
         )
     except CitedError as exc:
         raise _fail(exc) from exc

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from indexer.chunk_dates import ChunkDates
 from indexer.errors import IndexIntegrityError, IndexMismatchError, IndexNotFoundError
 from indexer.filters import Filters
 from indexer.layout import DELETIONS_FILE, LEXICAL_DIR, version_folder
@@ -29,6 +31,8 @@ class Hit:
 
     chunk_id: int
     score: float
+    #: The freshness factor multiplied into ``score`` (1: none applied).
+    factor: float = 1.0
 
 
 class Index:
@@ -59,11 +63,26 @@ class Index:
     def check_model(self, name: str, dim: int) -> None:
         check_model(self.manifest, name, dim)
 
-    def allowed(self, filters: Filters | None) -> np.ndarray | None:
-        """Chunk ids that pass ``filters``; None when there is nothing to filter."""
-        if filters is None or filters.empty:
-            return None
-        return self.store.chunk_ids_matching(filters)
+    @cached_property
+    def dates(self) -> ChunkDates:
+        """Every chunk's article date, in memory (read once, when the version is opened)."""
+        return self.store.chunk_dates()
+
+    def allowed(
+        self, filters: Filters | None, published_before: float | None = None
+    ) -> np.ndarray | None:
+        """Sorted ids of the chunks that pass ``filters`` and were published at or before
+        ``published_before`` (seconds since the epoch; unknown dates pass); None when nothing
+        is cut."""
+        by_filters = (
+            None if filters is None or filters.empty else self.store.chunk_ids_matching(filters)
+        )
+        by_time = None if published_before is None else self.dates.visible(published_before)
+        if by_filters is None:
+            return by_time
+        if by_time is None:
+            return by_filters
+        return np.intersect1d(by_filters, by_time, assume_unique=True)
 
     def dense(
         self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -180,5 +199,11 @@ def open_version(folder: Path, *, verify: bool = True, store: StoreOptions | Non
         for segment in segments:
             segment.close()
         raise
-    logger.info("opened index version %s (%d articles, %d chunks)", manifest.version, *expected)
-    return Index(folder, manifest, chunk_store, vectors, lexical)
+    index = Index(folder, manifest, chunk_store, vectors, lexical)
+    logger.info(
+        "opened index version %s (%d articles, %d chunks, %d with a date)",
+        manifest.version,
+        *expected,
+        index.dates.dated,
+    )
+    return index

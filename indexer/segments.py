@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.chunk_dates import ChunkDates
 from indexer.errors import ArticleNotFoundError
 from indexer.filters import Filters
 from indexer.layout import STORE_FILE, segment_folder
@@ -211,6 +212,19 @@ class SegmentedStore:
 
     def chunk_ids(self) -> list[int]:
         return [int(i) for s in self.segments for i in s.live_ids]
+
+    def chunk_dates(self) -> ChunkDates:
+        """Every live chunk's article date (:class:`~indexer.chunk_dates.ChunkDates`)."""
+        all_ids: list[np.ndarray] = []
+        all_times: list[np.ndarray] = []
+        for segment in self.segments:
+            ids, times = segment.store.chunk_times()
+            live = segment.is_live(ids)
+            all_ids.append(ids[live])
+            all_times.append(times[live])
+        if not all_ids:
+            return ChunkDates.of(np.zeros(0, dtype=np.int64), np.zeros(0))
+        return ChunkDates.of(np.concatenate(all_ids), np.concatenate(all_times))
 
     def close(self) -> None:
         for segment in self.segments:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import sqlite3
 import threading
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from indexer.dates import published_timestamp
 from indexer.errors import ArticleNotFoundError, IndexIntegrityError
 from indexer.filters import Filters
 from indexer.types import Article, Chunk
@@ -42,9 +44,11 @@ CREATE TABLE chunks (
     "end" INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL,
     text TEXT NOT NULL,
-    text_hash TEXT NOT NULL
+    text_hash TEXT NOT NULL,
+    published_ts REAL
 );
 CREATE INDEX chunks_article ON chunks(article_id, ordinal);
+CREATE INDEX chunks_published ON chunks(published_ts);
 """
 
 _ARTICLE_COLUMNS = (
@@ -109,11 +113,13 @@ class StoreWriter:
                 content_sha256,
             ),
         )
+        when = published_timestamp(article.published)
+        published_ts = None if math.isnan(when) else when
         for chunk, chunk_id in zip(chunks, ids, strict=True):
             self.conn.execute(
                 "INSERT INTO chunks "
-                '(id, article_id, ordinal, start, "end", n_tokens, text, text_hash) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                '(id, article_id, ordinal, start, "end", n_tokens, text, text_hash, published_ts) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     int(chunk_id),
                     chunk.article_id,
@@ -123,6 +129,7 @@ class StoreWriter:
                     chunk.n_tokens,
                     chunk.text,
                     text_hash(chunk.text),
+                    published_ts,
                 ),
             )
 
@@ -243,6 +250,23 @@ class Store:
 
     def chunk_ids(self) -> list[int]:
         return [int(r[0]) for r in self._rows("SELECT id FROM chunks ORDER BY id")]
+
+    def chunk_times(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk id (in id order) and its article's publication time (seconds since the
+        epoch, UTC; NaN unknown). Stores written before dates were kept per chunk have no
+        ``published_ts`` column: their times come from the article rows (the upgrade path)."""
+        columns = {r[1] for r in self._rows("PRAGMA table_info(chunks)")}
+        if "published_ts" in columns:
+            rows = self._rows("SELECT id, published_ts FROM chunks ORDER BY id")
+            times = [math.nan if r[1] is None else float(r[1]) for r in rows]
+        else:
+            rows = self._rows(
+                "SELECT c.id, a.published FROM chunks c JOIN articles a ON a.id = c.article_id "
+                "ORDER BY c.id"
+            )
+            times = [published_timestamp(r[1]) for r in rows]
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, np.asarray(times, dtype=np.float64)
 
     def close(self) -> None:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Annotated
@@ -13,7 +14,7 @@ from cited.compose import cli_parts
 from indexer.cli import delete, index, verify
 from indexer.errors import CitedError
 from service.pipeline import Pipeline
-from service.retrieval import UnknownModeError
+from service.retrieval import Retrieval, UnknownModeError
 from service.schemas import RetrievalOptions
 
 app = typer.Typer(
@@ -52,10 +53,23 @@ ToOption = Annotated[str | None, typer.Option("--to", help="published on or befo
 SourceOption = Annotated[str | None, typer.Option("--source", help="only this source")]
 AuthorOption = Annotated[str | None, typer.Option("--author", help="only authors matching this")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print the API's response shape")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="ask as of this ISO date or datetime (default now): nothing published later is "
+        "used, and fresher articles rank first",
+    ),
+]
 
 
 def _options(
-    mode: str | None, since: str | None, until: str | None, source: str | None, author: str | None
+    mode: str | None,
+    since: str | None,
+    until: str | None,
+    source: str | None,
+    author: str | None,
+    as_of: str | None = None,
 ) -> RetrievalOptions:
     """The API's own request validation, so the CLI accepts exactly what the API accepts."""
     try:
@@ -66,11 +80,26 @@ def _options(
                 "published_to": until,
                 "source": source,
                 "author": author,
+                "as_of": as_of,
             }
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise typer.BadParameter(problems) from exc
+
+
+def _time_line(retrieval: Retrieval) -> str:
+    """``as of 2022-06-16T23:59:59+00:00 · period "this week" (2022-06-13..2022-06-19)``."""
+    plan = retrieval.time
+    if plan is None:
+        return ""
+    line = f"as of {plan.as_of.isoformat()}" + ("" if plan.as_of.given else " (now)")
+    if plan.window is not None:
+        last = plan.window.end - dt.timedelta(seconds=1)
+        line += f" · period {plan.window.text!r} ({plan.window.start.date()}..{last.date()})"
+    if not plan.freshness.active:
+        line += " · no freshness prior"
+    return line
 
 
 @app.command()
@@ -83,25 +112,31 @@ def search(
     until: ToOption = None,
     source: SourceOption = None,
     author: AuthorOption = None,
+    as_of: AsOfOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show the passages that best match QUERY."""
-    from service.convert import passages_out
+    from service.convert import passages_out, time_out
 
-    options = _options(mode, since, until, source, author)
+    options = _options(mode, since, until, source, author, as_of)
     max_k = cli_parts(ctx).settings.retrieval.max_k
     if k > max_k:
         raise typer.BadParameter(f"{k} is over CITED_MAX_K; valid: 1..{max_k}", param_hint="-k")
     try:
-        retrieval = _pipeline(ctx).search(query, k, options.mode, options.filters())
+        retrieval = _pipeline(ctx).search(query, k, options.mode, options.filters(), options.when())
     except (CitedError, UnknownModeError) as exc:
         raise _fail(exc) from exc
     if as_json:
         results = [p.model_dump() for p in passages_out(retrieval.passages)]
-        typer.echo(
-            json.dumps({"results": results, "mode": retrieval.mode}, indent=2, ensure_ascii=False)
-        )
+        applied = time_out(retrieval)
+        body = {
+            "results": results,
+            "mode": retrieval.mode,
+            "time": applied.model_dump() if applied else None,
+        }
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
         return
+    typer.echo(_time_line(retrieval))
     if not retrieval.passages:
         typer.echo("no passage matches")
     for p in retrieval.passages:
@@ -122,15 +157,16 @@ def ask(
     until: ToOption = None,
     source: SourceOption = None,
     author: AuthorOption = None,
+    as_of: AsOfOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Answer QUESTION from the articles, with numbered citations."""
     from service.convert import ask_response
 
-    options = _options(mode, since, until, source, author)
+    options = _options(mode, since, until, source, author, as_of)
     try:
         pipeline = _pipeline(ctx)
-        result = pipeline.ask(question, None, options.mode, options.filters())
+        result = pipeline.ask(question, None, options.mode, options.filters(), options.when())
     except (CitedError, UnknownModeError) as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -138,6 +174,7 @@ def ask(
         typer.echo(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
         return
     answer = result.answer
+    typer.echo(_time_line(result.retrieval))
     if answer.abstained:
         typer.echo(f"The articles do not seem to answer this ({answer.reason}).")
         typer.echo("Closest passages:")
@@ -148,8 +185,10 @@ def ask(
     if answer.short_answer:
         typer.echo(f"Short answer: {answer.short_answer.text}")
     typer.echo("")
+    dates = {p.chunk_id: p.published for p in result.retrieval.passages}
     for c in answer.citations:
-        typer.echo(f"[{c.n}] {c.title} ({c.article_id}, characters {c.start}-{c.end})")
+        when = f", {dates[c.chunk_id]}" if dates.get(c.chunk_id) else ""
+        typer.echo(f"[{c.n}] {c.title} ({c.article_id}{when}, characters {c.start}-{c.end})")
         typer.echo(f"    \u201c{c.quote}\u201d")
     if result.unsupported:
         typer.echo("")

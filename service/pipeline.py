@@ -16,6 +16,7 @@ from service.citations import verify_answer
 from service.generation.answer import GeneratedAnswer, generate_answer, stream_answer
 from service.generation.base import Generator
 from service.retrieval import Retrieval, Retriever
+from service.time.as_of import AsOf
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Pipeline:
             mode=settings.retrieval.mode,
             fusion=settings.retrieval,
             second_stage=second_stage,
+            time=settings.time,
         )
         self.selector = selector
         self.settings = settings
@@ -85,9 +87,14 @@ class Pipeline:
         return cls(index, embedder, selector, settings, generator, second_stage)
 
     def search(
-        self, query: str, k: int, mode: str | None = None, filters: Filters | None = None
+        self,
+        query: str,
+        k: int,
+        mode: str | None = None,
+        filters: Filters | None = None,
+        as_of: AsOf | None = None,
     ) -> Retrieval:
-        return self.retriever.search(query, k, mode, filters)
+        return self.retriever.search(query, k, mode, filters, as_of)
 
     def ask(
         self,
@@ -95,8 +102,9 @@ class Pipeline:
         k: int | None = None,
         mode: str | None = None,
         filters: Filters | None = None,
+        as_of: AsOf | None = None,
     ) -> AskResult:
-        retrieval, extractive, timings = self._select(question, k, mode, filters)
+        retrieval, extractive, timings = self._select(question, k, mode, filters, as_of)
         if self.generator is None:
             return self._verified(GeneratedAnswer(extractive), retrieval, timings)
         started = time.perf_counter()
@@ -116,11 +124,12 @@ class Pipeline:
         k: int | None = None,
         mode: str | None = None,
         filters: Filters | None = None,
+        as_of: AsOf | None = None,
     ) -> Iterator[str | AskResult]:
         """Retrieval and selection run before this returns (their errors raise here); the
         iterator then yields the answer text in pieces and last the verified :class:`AskResult`.
         A generator's pieces are unverified: the result's answer is the one that holds."""
-        retrieval, extractive, timings = self._select(question, k, mode, filters)
+        retrieval, extractive, timings = self._select(question, k, mode, filters, as_of)
         return self._stream(question, retrieval, extractive, timings)
 
     def _stream(
@@ -142,11 +151,16 @@ class Pipeline:
                 yield self._verified(item, retrieval, timings)
 
     def _select(
-        self, question: str, k: int | None, mode: str | None, filters: Filters | None
+        self,
+        question: str,
+        k: int | None,
+        mode: str | None,
+        filters: Filters | None,
+        as_of: AsOf | None,
     ) -> tuple[Retrieval, Answer, dict[str, float]]:
         """Retrieval and the extractive answer (the fallback, and the abstention decision)."""
         k = k or self.settings.answer.answer_passages
-        retrieval = self.retriever.search(question, k, mode, filters)
+        retrieval = self.retriever.search(question, k, mode, filters, as_of)
         started = time.perf_counter()
         answer = self.selector.answer(question, retrieval)
         timings = dict(retrieval.timings_ms)

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cited.config import MODES, Mode, RetrievalSettings
+from cited.config import MODES, Mode, RetrievalSettings, TimeSettings
 from indexer.embedders.base import Embedder
 from indexer.filters import Filters
 from indexer.index import Hit, Index
 from indexer.query_cache import QueryVectors
 from indexer.second_stage import SecondStage
 from indexer.store import StoredChunk
+from service.time.as_of import AsOf
+from service.time.policy import TimePlan, TimePolicy
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ class Passage:
     published: str | None = None
     source: str | None = None
     authors: tuple[str, ...] = ()
+    #: The freshness factor multiplied into ``score`` (1: none applied).
+    freshness: float = 1.0
 
 
 @dataclass
@@ -56,6 +60,8 @@ class Retrieval:
     passages: list[Passage]
     mode: str = "dense"
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: The as-of time, the question's period and the freshness prior applied (None: no time).
+    time: TimePlan | None = None
 
 
 def fuse(rankings: list[tuple[float, list[Hit]]], rrf_k: int) -> list[Hit]:
@@ -65,6 +71,23 @@ def fuse(rankings: list[tuple[float, list[Hit]]], rrf_k: int) -> list[Hit]:
         for rank, hit in enumerate(hits, start=1):
             scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (rrf_k + rank)
     return [Hit(i, s) for i, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def distinct(
+    hits: list[Hit], chunks: dict[int, StoredChunk], k: int
+) -> list[tuple[Hit, StoredChunk]]:
+    """The first ``k`` hits with their chunks, each normalised text (syndicated copies) once."""
+    seen: set[str] = set()
+    kept: list[tuple[Hit, StoredChunk]] = []
+    for hit in hits:
+        chunk = chunks.get(hit.chunk_id)
+        if chunk is None or chunk.text_hash in seen:
+            continue
+        seen.add(chunk.text_hash)
+        kept.append((hit, chunk))
+        if len(kept) == k:
+            break
+    return kept
 
 
 class Retriever:
@@ -78,12 +101,14 @@ class Retriever:
         mode: str = "hybrid",
         fusion: RetrievalSettings | None = None,
         second_stage: SecondStage | None = None,
+        time: TimeSettings | None = None,
     ):
         index.check_model(embedder.name, embedder.dim)
         self.index = index
         self.embedder = embedder
         self.second_stage = second_stage
         self.fusion = fusion or RetrievalSettings()
+        self.time = TimePolicy(time)
         #: Why ``hybrid+rerank`` cannot run on this index, or None when it can.
         self.second_stage_unavailable = (
             "no second stage is configured (CITED_RERANKER=none)"
@@ -126,9 +151,31 @@ class Retriever:
         return [m for m in MODES if m != "hybrid+rerank" or not self.second_stage_unavailable]
 
     def search(
-        self, query: str, k: int, mode: str | None = None, filters: Filters | None = None
+        self,
+        query: str,
+        k: int,
+        mode: str | None = None,
+        filters: Filters | None = None,
+        as_of: AsOf | None = None,
     ) -> Retrieval:
+        """The best ``k`` passages for ``query`` as of ``as_of`` (None: now): nothing published
+        later is retrieved, and the freshness prior orders the candidates last."""
         mode = self.check_mode(mode or self.mode)
+        plan = self.time.plan(query, as_of)
+        hits, vector, timings = self.ranked(query, k, mode, filters, plan)
+        clock = time.perf_counter()
+        hits = self.fresh(plan, hits, cosine=mode == "dense")
+        now = time.perf_counter()
+        timings["freshness"] = (now - clock) * 1e3
+        passages = self.passages(hits, k, vector)
+        timings["fetch"] = (time.perf_counter() - now) * 1e3
+        return Retrieval(query, vector, passages, mode, timings, plan)
+
+    def ranked(
+        self, query: str, k: int, mode: str, filters: Filters | None, plan: TimePlan
+    ) -> tuple[list[Hit], np.ndarray, dict[str, float]]:
+        """Every candidate of ``mode`` that ``filters`` and the as-of cut of ``plan`` allow,
+        best first, before the freshness prior; with the query vector and the timings."""
         timings: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -138,13 +185,16 @@ class Retriever:
             timings[name] = (now - clock) * 1e3
             clock = now
 
-        allowed = self.index.allowed(filters)
+        allowed = self.index.allowed(
+            filters, TimePolicy.visible_before(plan, self.index.dates.latest)
+        )
         lap("filter")
         vector = self.embed_query(query)
         lap("embed_query")
-        # Fetch more than k so that collapsed duplicates still leave k passages.
-        fused = mode in ("hybrid", "hybrid+rerank")
-        depth = max(k * 2 + 10, self.fusion.candidates if fused else 0)
+        # Fetch more than k so that collapsed duplicates still leave k passages; the freshness
+        # prior re-orders a deeper pool, as fusion does.
+        deep = mode in ("hybrid", "hybrid+rerank") or plan.freshness.active
+        depth = max(k * 2 + 10, self.fusion.candidates if deep else 0)
         hits: list[Hit]
         if mode == "dense":
             hits = self.index.dense(vector, depth, allowed)
@@ -169,9 +219,16 @@ class Retriever:
                     self.fusion.rrf_k,
                 )
                 lap("rerank")
-        passages = self.passages(hits, k, vector)
-        lap("fetch")
-        return Retrieval(query, vector, passages, mode, timings)
+        return hits, vector, timings
+
+    def fresh(self, plan: TimePlan, hits: list[Hit], *, cosine: bool = False) -> list[Hit]:
+        """``hits`` re-ordered by the freshness prior of ``plan`` (the last ranking step)."""
+        if not plan.freshness.active or not hits:
+            return hits
+        ids = [h.chunk_id for h in hits]
+        times = self.index.dates.times_of(ids)
+        ranked = TimePolicy.rerank(plan, ids, [h.score for h in hits], times, cosine=cosine)
+        return [Hit(i, s, f) for i, s, f in ranked]
 
     def second_stage_ranking(self, query: str, hits: list[Hit]) -> list[Hit]:
         """The second stage's ranking of the first ``rerank_depth`` fused hits."""
@@ -180,17 +237,7 @@ class Retriever:
 
     def passages(self, hits: list[Hit], k: int, vector: np.ndarray) -> list[Passage]:
         """The first ``k`` hits as passages, each normalised text once."""
-        chunks = self.index.chunks([h.chunk_id for h in hits])
-        seen: set[str] = set()
-        kept: list[tuple[Hit, StoredChunk]] = []
-        for hit in hits:
-            chunk = chunks.get(hit.chunk_id)
-            if chunk is None or chunk.text_hash in seen:
-                continue
-            seen.add(chunk.text_hash)
-            kept.append((hit, chunk))
-            if len(kept) == k:
-                break
+        kept = distinct(hits, self.index.chunks([h.chunk_id for h in hits]), k)
         similarity = self.index.chunk_vectors([c.id for _, c in kept]) @ vector
         return [
             Passage(
@@ -206,6 +253,7 @@ class Retriever:
                 published=chunk.published,
                 source=chunk.source,
                 authors=chunk.authors,
+                freshness=hit.factor,
             )
             for rank, ((hit, chunk), sim) in enumerate(zip(kept, similarity, strict=True), start=1)
         ]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from cited.config import MAX_K_CEILING, MAX_QUERY_CHARS_CEILING, Mode
 from indexer.filters import Filters
+from service.time.as_of import AsOf, parse_as_of
 
 #: The ceilings of the request schemas: the largest values the settings may configure. The
 #: configured limits (``CITED_MAX_QUERY_CHARS``, ``CITED_MAX_K``) are enforced per app by
@@ -34,6 +35,25 @@ class RetrievalOptions(BaseModel):
     published_to: date | None = Field(default=None, description="ISO date, inclusive")
     source: str | None = Field(default=None, max_length=200, description="exact, any case")
     author: str | None = Field(default=None, max_length=200, description="part of a name")
+    as_of: str | None = Field(
+        default=None,
+        max_length=40,
+        description="when the question is asked: an ISO date (the end of that day, UTC) or "
+        "datetime (no offset: UTC); default now. Nothing published later (beyond "
+        "CITED_AS_OF_SLACK_HOURS) is retrieved or cited, and the freshness prior centres on it",
+        examples=["2022-06-16", "2022-06-16T09:00:00-04:00"],
+    )
+
+    @field_validator("as_of")
+    @classmethod
+    def _as_of(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_as_of(value)  # InvalidAsOfError is a ValueError: a 422 naming the value
+        return value
+
+    def when(self) -> AsOf | None:
+        """The as-of time asked for; None: now."""
+        return parse_as_of(self.as_of) if self.as_of is not None else None
 
     @field_validator("published_from", "published_to", mode="before")
     @classmethod
@@ -98,6 +118,40 @@ class PassageOut(BaseModel):
     published: str | None
     source: str | None
     authors: list[str]
+    freshness: float = Field(
+        default=1.0, description="the freshness factor multiplied into score (1: none)"
+    )
+
+
+class WindowOut(BaseModel):
+    """The period a question names ("last week", "in March 2023"), resolved against as_of."""
+
+    start: str = Field(description="inclusive, ISO datetime, UTC")
+    end: str = Field(description="exclusive, ISO datetime, UTC")
+    text: str = Field(description="the expression as written in the question")
+    period: str = Field(description="day, week, month or year")
+
+
+class FreshnessOut(BaseModel):
+    """The freshness prior: score * (1 - weight + weight * decay(age)), see CITED_FRESHNESS_*."""
+
+    shape: str
+    scale_days: float
+    offset_days: float
+    decay: float
+    weight: float
+
+
+class TimeOut(BaseModel):
+    """What time did to this request."""
+
+    as_of: str = Field(description="the as-of time used (ISO, UTC)")
+    as_of_given: str | None = Field(description="as the request gave it; null: now")
+    slack_hours: float = Field(description="hours past as_of still counted as published")
+    window: WindowOut | None = Field(
+        description="the period the question names, if any: the prior ages articles from it"
+    )
+    freshness: FreshnessOut
 
 
 class SearchResponse(BaseModel):
@@ -105,6 +159,7 @@ class SearchResponse(BaseModel):
     mode: str
     timings_ms: dict[str, float]
     index_version: str
+    time: TimeOut | None = None
 
 
 class CitationOut(BaseModel):
@@ -115,6 +170,7 @@ class CitationOut(BaseModel):
     end: int
     quote: str
     chunk_id: int
+    published: str | None = Field(default=None, description="the cited article's date")
 
 
 class ShortAnswerOut(BaseModel):
@@ -138,6 +194,7 @@ class AskResponse(BaseModel):
     mode: str
     timings_ms: dict[str, float]
     index_version: str
+    time: TimeOut | None = None
     unsupported: list[str] = Field(
         default_factory=list,
         description="generated sentences dropped because the cited passages do not back them",

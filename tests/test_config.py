@@ -64,7 +64,7 @@ def test_the_flat_names_are_the_documented_ones() -> None:
     assert FLAT_NAMES["generator"] == ("generator", "kind")
     assert FLAT_NAMES["generator_context_chars"] == ("generator", "context_chars")
     assert FLAT_NAMES["max_k"] == ("retrieval", "max_k")
-    assert len({section for section, _ in FLAT_NAMES.values()}) == 5
+    assert len({section for section, _ in FLAT_NAMES.values()}) == 6
 
 
 def test_keywords_take_flat_names_or_sections_and_win_over_the_environment(

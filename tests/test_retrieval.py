@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cited.config import MODES
+from cited.config import MODES, TimeSettings
 from indexer.build import build_index
 from indexer.filters import Filters
 from indexer.index import Hit, Index, open_index
@@ -43,7 +43,9 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
 
 @pytest.fixture(scope="module")
 def retriever(index: Index) -> Retriever:
-    return Retriever(index, HashingEmbedder(), mode="hybrid")
+    # These oracles check the rankers alone: the freshness prior (tests/test_time_retrieval.py)
+    # is off, as it would otherwise scale every score of these old articles "as of now".
+    return Retriever(index, HashingEmbedder(), mode="hybrid", time=TimeSettings(freshness_weight=0))
 
 
 def test_fusion_matches_hand_computed_rrf() -> None:

@@ -478,6 +478,48 @@ def test_search_lists_passages_and_a_date_range_narrows_them(page: Any, shot: Sh
 
 
 @pytest.mark.slow
+def test_as_of_replays_what_the_archive_knew_then(page: Any, shot: Shot) -> None:
+    """Search and ask "as of" a past day: nothing later is listed or cited, the page says which
+    time it used, and every passage and citation shows its article's date."""
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    sent: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append(json.loads(r.post_data or "{}"))
+            if r.url.endswith(("/search", "/ask/stream"))
+            else None
+        ),
+    )
+    query = page.get_by_label("Search for")
+    query.fill("prices, energy and public services")
+    page.get_by_text("Filters and retrieval mode").click()
+    page.locator("#as_of").fill("2020-01-01")
+    page.get_by_role("button", name="Search").click()
+    results = page.locator("#search-result .passage")
+    expect(results.first).to_be_visible()
+    assert sent[-1]["as_of"] == "2020-01-01"
+    dates = results.locator(".date").all_inner_texts()
+    assert dates and all(d <= "2020-01-01" for d in dates), dates
+    expect(page.locator("#search-result .time-applied")).to_contain_text("As of 2020-01-01")
+
+    question = "Which solar farm began supplying the grid?"
+    page.get_by_label(QUESTION_LABEL).fill(question)
+    page.locator("#ask-as-of").fill("2019-12-31")
+    page.get_by_role("button", name="Ask").click()
+    card = page.locator(".citation").first
+    expect(card).to_be_visible()
+    assert sent[-1] == {"question": question, "as_of": "2019-12-31"}
+    cited = page.locator(".citation .date").all_inner_texts()
+    assert cited and all(d <= "2019-12-31" for d in cited), cited
+    expect(page.locator("#ask-result .time-applied")).to_contain_text("As of 2019-12-31")
+    assert "asof=2019-12-31" in page.url
+    shot(page, "ask-as-of")
+
+
+@pytest.mark.slow
 def test_phone_width_has_no_horizontal_scroll(phone: Any, base_url: str, shot: Shot) -> None:
     from playwright.sync_api import expect
 

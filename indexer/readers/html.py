@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from indexer.dates import normalize_published
 from indexer.readers.base import ArticleReader
 from indexer.readers.text import path_article_id, relative_path
 from indexer.types import Article, Skipped
 
 logger = logging.getLogger(__name__)
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _extract(data: bytes) -> Mapping[str, Any] | None:
@@ -96,7 +94,7 @@ class HtmlArticleReader(ArticleReader):
             yield Skipped(rel, "no article text found in the HTML page")
             return
         date = found.get("date")
-        published = date[:10] if isinstance(date, str) and _ISO_DATE.match(date) else None
+        published = normalize_published(date) if isinstance(date, str) else None
         categories = found.get("categories") or []
         extra: dict[str, str] = {}
         for key in ("hostname", "language"):

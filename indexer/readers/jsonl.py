@@ -2,40 +2,29 @@
 
 Each line holds ``_id``, ``title`` and ``text``, and optionally ``url``, ``publish_date``,
 ``authors`` (a list or a ``"A; B"`` string), ``source``, ``section``, ``standfirst`` and
-``dateline``. Other scalar fields go to ``Article.extra``. ``text`` is kept exactly as given:
-it is what gets cited.
+``dateline``. ``publish_date`` (ISO, ``2022/06/12``, RFC 2822, ...) becomes
+``Article.published`` (see :mod:`indexer.dates`); one that is not a date is kept in
+``extra["publish_date_raw"]``. Other scalar fields go to ``Article.extra``. ``text`` is kept
+exactly as given: it is what gets cited.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from indexer.dates import normalize_published
 from indexer.readers.base import ArticleReader
 from indexer.readers.text import relative_path
 from indexer.types import Article, Skipped
 
 logger = logging.getLogger(__name__)
 
-_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T ])")
 _OPTIONAL_TEXT = ("url", "source", "section", "standfirst", "dateline")
 _KNOWN = frozenset(("_id", "title", "text", "publish_date", "authors", *_OPTIONAL_TEXT))
-
-
-def iso_date(value: str) -> str | None:
-    """``"2022/06/12"``, ``"2022-06-12T08:00:00Z"`` and the like as ``"2022-06-12"``."""
-    match = _DATE.match(value.strip())
-    if match is None:
-        return None
-    try:
-        return dt.date(*(int(part) for part in match.groups())).isoformat()
-    except ValueError:
-        return None
 
 
 def _authors(value: object) -> tuple[str, ...]:
@@ -89,7 +78,7 @@ def parse_record(record: object, rel: str, lineno: int) -> Article | str:
     published: str | None = None
     raw_date = record.get("publish_date")
     if isinstance(raw_date, str) and raw_date.strip():
-        published = iso_date(raw_date)
+        published = normalize_published(raw_date)
         if published is None:
             extra["publish_date_raw"] = raw_date
     extra["line"] = str(lineno)

@@ -22,7 +22,9 @@ def ask(request: AskRequest, pipeline: PipelineDep) -> AskResponse:
     abstention (``answer: null``) with the closest passages."""
     check_request(pipeline.settings.retrieval, "question", request.question, request.k)
     try:
-        result = pipeline.ask(request.question, request.k, request.mode, request.filters())
+        result = pipeline.ask(
+            request.question, request.k, request.mode, request.filters(), request.when()
+        )
     except UnknownModeError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     return ask_response(result, pipeline.index.version)

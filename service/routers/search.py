@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from service.convert import passages_out
+from service.convert import passages_out, time_out
 from service.deps import PipelineDep
 from service.errors import error_responses
 from service.query_limits import check_request
@@ -18,10 +18,13 @@ router = APIRouter(tags=["search"])
     responses=error_responses(400, 413, 422, 500, 503),
 )
 def search(request: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
-    """The passages nearest to ``query``, best first."""
+    """The passages nearest to ``query``, best first, as of ``as_of`` (default now): nothing
+    published later, fresher articles first unless the query names a period."""
     check_request(pipeline.settings.retrieval, "query", request.query, request.k)
     try:
-        retrieval = pipeline.search(request.query, request.k, request.mode, request.filters())
+        retrieval = pipeline.search(
+            request.query, request.k, request.mode, request.filters(), request.when()
+        )
     except UnknownModeError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     return SearchResponse(
@@ -29,4 +32,5 @@ def search(request: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
         mode=retrieval.mode,
         timings_ms={k: round(v, 2) for k, v in retrieval.timings_ms.items()},
         index_version=pipeline.index.version,
+        time=time_out(retrieval),
     )

@@ -83,7 +83,9 @@ def ask_stream(request: AskRequest, pipeline: PipelineDep) -> StreamingResponse:
     `done`. Invalid requests are answered before the stream starts (422, 400, 413) as JSON."""
     check_request(pipeline.settings.retrieval, "question", request.question, request.k)
     try:
-        items = pipeline.ask_stream(request.question, request.k, request.mode, request.filters())
+        items = pipeline.ask_stream(
+            request.question, request.k, request.mode, request.filters(), request.when()
+        )
     except UnknownModeError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     return StreamingResponse(

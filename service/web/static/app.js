@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const OPTIONAL_FIELDS = ["published_from", "published_to", "source", "author", "mode"];
+  const OPTIONAL_FIELDS = ["published_from", "published_to", "as_of", "source", "author", "mode"];
 
   // ---------------------------------------------------------------- helpers
 
@@ -49,6 +49,20 @@
     let text = "retrieval " + formatMs(retrieval);
     if (typeof timings.answer === "number") text += " · answer " + formatMs(timings.answer);
     return el("p", { class: "timings", title: parts.join(", "), text: text });
+  }
+
+  /** "As of 2022-06-16 23:59 UTC · period “last week” (2022-06-06 – 2022-06-12)". */
+  function timeLine(time) {
+    if (!time || typeof time.as_of !== "string") return null;
+    const when = time.as_of.replace("T", " ").replace(/:\d\d\+00:00$/, " UTC");
+    let text = time.as_of_given ? "As of " + when : "As of now (" + when + ")";
+    const w = time.window;
+    if (w && w.start && w.end) {
+      const last = new Date(Date.parse(w.end) - 1000).toISOString().slice(0, 10);
+      text += " · period “" + w.text + "” (" + w.start.slice(0, 10) + " – " + last + ")";
+    }
+    if (time.freshness && time.freshness.weight > 0) text += " · fresher articles count more";
+    return el("p", { class: "time-applied", text: text });
   }
 
   class ApiError extends Error {}
@@ -349,6 +363,7 @@
                 el("p", { class: "title" }, [
                   el("span", { class: "n", text: "[" + c.n + "]" }),
                   el("a", { href: href, text: c.title || c.article_id }),
+                  c.published ? el("span", { class: "date", text: c.published }) : null,
                 ]),
                 el("blockquote", {}, [
                   el("a", {
@@ -364,6 +379,7 @@
         );
       }
     }
+    nodes.push(timeLine(data.time));
     nodes.push(timingsLine(data.timings_ms));
     box.replaceChildren(...nodes.filter(Boolean));
   }
@@ -375,6 +391,7 @@
       : "No passages match";
     const nodes = [el("h3", { text: heading })];
     if (results.length) nodes.push(passageList(results));
+    nodes.push(timeLine(data.time));
     const timings = timingsLine(data.timings_ms);
     if (timings && data.mode) timings.textContent += " · mode " + data.mode;
     nodes.push(timings);
@@ -394,6 +411,7 @@
     const form = document.getElementById("ask-form");
     if (!form) return null;
     const input = document.getElementById("question");
+    const asOfInput = document.getElementById("ask-as-of");
     const errorBox = document.getElementById("ask-error");
     const status = document.getElementById("ask-status");
     const result = document.getElementById("ask-result");
@@ -408,16 +426,23 @@
         input.focus();
         return;
       }
+      const body = { question: question };
+      const asOf = asOfInput.value.trim();
+      if (asOf) body.as_of = asOf;
       setBusy(form, status, "Looking for an answer…");
       try {
-        const data = await askStream({ question: question }, function (text) {
+        const data = await askStream(body, function (text) {
           if (!result.querySelector(".draft")) {
             setBusy(form, status, "Writing the answer; its citations are checked when it is complete…");
           }
           renderDraft(result, text);
         });
         renderAnswer(result, data);
-        rememberInUrl((params) => params.set("q", question));
+        rememberInUrl(function (params) {
+          params.set("q", question);
+          if (asOf) params.set("asof", asOf);
+          else params.delete("asof");
+        });
       } catch (err) {
         result.replaceChildren();
         showError(errorBox, err instanceof ApiError ? err.message : "Something went wrong: " + err);
@@ -498,6 +523,7 @@
     const params = new URLSearchParams(window.location.search);
     if (askForm && params.get("q")) {
       document.getElementById("question").value = params.get("q");
+      if (params.get("asof")) document.getElementById("ask-as-of").value = params.get("asof");
       askForm.requestSubmit();
     }
     if (searchForm && params.get("s")) {
