@@ -353,6 +353,7 @@ def bench(
         "onnx_speedup",
         "search_p50_ms",
         "search_p99_ms",
+        "search_time_p50_ms",
         "ask_p50_ms",
         "ask_p99_ms",
         "chunks",

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 SHAPES = ("gauss", "exp", "linear")
 SCALES_DAYS = (1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0, 21.0, 30.0, 45.0, 60.0, 90.0)
 OFFSETS_DAYS = (0.0, 1.0, 3.0)
-WEIGHTS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0)
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
 @dataclass(frozen=True)

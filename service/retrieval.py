@@ -161,8 +161,11 @@ class Retriever:
         """The best ``k`` passages for ``query`` as of ``as_of`` (None: now): nothing published
         later is retrieved, and the freshness prior orders the candidates last."""
         mode = self.check_mode(mode or self.mode)
+        started = time.perf_counter()
         plan = self.time.plan(query, as_of)
+        planned_ms = (time.perf_counter() - started) * 1e3
         hits, vector, timings = self.ranked(query, k, mode, filters, plan)
+        timings = {"time": planned_ms, **timings}
         clock = time.perf_counter()
         hits = self.fresh(plan, hits, cosine=mode == "dense")
         now = time.perf_counter()

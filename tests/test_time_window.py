@@ -128,6 +128,17 @@ FIXES: list[tuple[str, datetime, datetime, str, str]] = [
         "yesterday",
     ),
     ("Today, who won?", d(2022, 6, 16), d(2022, 6, 17), "day", "Today"),
+    # Trailing connectors are not part of the expression ("this week after" the match).
+    ("Who resigned this week after the vote?", d(2022, 6, 13), d(2022, 6, 20), "week", "this week"),
+    # Counted-out rolling periods ("the past two years" was read as the year two years ago).
+    (
+        "What changed in the past two years?",
+        d(2020, 6, 17),
+        d(2022, 6, 17),
+        "year",
+        "the past two years",
+    ),
+    ("Who was elected two years ago?", d(2020, 1, 1), d(2021, 1, 1), "year", "two years ago"),
 ]
 
 
@@ -155,6 +166,10 @@ def test_dateparser_mistakes_corrected(
         "Who did August Wilson admire?",  # "August" as a name
         "Which wildly popular show was recently green lit for a new season?",
         "Who is the president of France?",
+        # Lengths of time are not times: dateparser read them as "two years ago" or "in N years".
+        "Which country has been at war for two years?",
+        "What will the city look like in 400 years?",
+        "Which team won five years in a row?",
     ],
 )
 def test_no_time(question: str) -> None:

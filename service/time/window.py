@@ -63,11 +63,29 @@ _PREPOSITION = re.compile(
 )
 _ABBREVIATION_DOT = re.compile(r"\b(?:jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)(\.)", re.I)
 _TRIM_START = re.compile(r"^(?:(?:and|or|to|the|at)\b\W*)+", re.I)
-_TRIM_END = re.compile(r"(?:\W+\b(?:and|or|to|the|at|on|in|of))+$", re.I)
+_TRIM_END = re.compile(
+    r"(?:\W+\b(?:and|or|to|the|at|on|in|of|a|after|before|by|for|as|when|with|from))+$", re.I
+)
+#: "two years", "in 400 years", "five years in a row": a length of time, not a time, unless
+#: counted from now ("ago") or named as a period ("last 3 weeks", "the past two years").
+_DURATION = re.compile(
+    r"\b(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
+    r"|forty|fifty|hundred|several|few|many)\s+(?:day|week|month|year|decade|centur(?:y|ie))s?\b",
+    re.I,
+)
+_COUNTED = re.compile(r"\bago\b|\b(?:last|past|previous|next|this)\s", re.I)
 _UNIT = r"(day|week|month|year)s?"
 _WEEKEND = re.compile(r"\b(this|last|next|past|previous)\s+weekend\b", re.I)
+_NUMBERS = {
+    word: n
+    for n, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+}
+_COUNT = r"\d+|" + "|".join(_NUMBERS)
 _ROLLING = re.compile(
-    rf"\b(?:the\s+)?(?:past\s+(?:(\d+)\s+)?{_UNIT}|(?:last|previous)\s+(\d+)\s+{_UNIT})\b", re.I
+    rf"\b(?:the\s+)?(?:past\s+(?:({_COUNT})\s+)?{_UNIT}|(?:last|previous)\s+({_COUNT})\s+{_UNIT})\b",
+    re.I,
 )
 _PREVIOUS = re.compile(rf"\b(?:the\s+)?previous\s+{_UNIT}\b", re.I)
 _DECADE = re.compile(r"\b(?:the\s+)?((?:19|20)\d0)s\b", re.I)
@@ -128,7 +146,8 @@ def _by_hand(question: str, today: datetime) -> list[_Match]:
         saturday = today - timedelta(days=today.weekday() - 5) + timedelta(weeks=weeks)
         found.append(_Match(m.start(), m.group(), saturday, saturday + timedelta(days=2), "day"))
     for m in _ROLLING.finditer(question):
-        n = int(m.group(1) or m.group(3) or 1)
+        count = (m.group(1) or m.group(3) or "1").lower()
+        n = _NUMBERS[count] if count in _NUMBERS else int(count)
         unit = (m.group(2) or m.group(4)).lower()
         start = _shift(today, unit, -n) + timedelta(days=1)
         found.append(_Match(m.start(), m.group(), start, today + timedelta(days=1), unit))
@@ -145,6 +164,8 @@ def _rejected(question: str, at: int, text: str) -> bool:
     """Whether dateparser's match ``text`` at ``at`` is one of its known false positives."""
     if not _ACCEPT.search(text):
         return True  # "now", "Sat", "Sun", "Wed", bare numbers
+    if _DURATION.search(text) and not _COUNTED.search(question[max(0, at - 9) : at] + text):
+        return True  # "at war for two years", "in 400 years", "five years in a row"
     month = _AMBIGUOUS_MONTH.search(text)
     alone = not _ACCEPT.search(_AMBIGUOUS_MONTH.sub("", text))  # no other date word
     bare = month and alone and not re.search(r"\d", text)
