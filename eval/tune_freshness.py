@@ -105,23 +105,35 @@ def measure(
     return ir_metrics(qrels, run).means
 
 
+def grid(
+    shapes: Sequence[str] = SHAPES,
+    scales: Sequence[float] = SCALES_DAYS,
+    offsets: Sequence[float] = OFFSETS_DAYS,
+    weights: Sequence[float] = WEIGHTS,
+) -> list[tuple[str, float, float, float, bool]]:
+    """(shape, scale, offset, weight, time expressions); weight 0 (no prior) once per setting
+    of time expressions."""
+    return [
+        (shape, scale, offset, weight, expressions)
+        for shape, scale, offset, weight, expressions in itertools.product(
+            shapes, scales, offsets, weights, (True, False)
+        )
+        if weight > 0 or (shape, scale, offset) == (shapes[0], scales[0], offsets[0])
+    ]
+
+
 def tune(
     pipeline: Pipeline,
     candidates: Sequence[Candidates],
     qrels: dict[str, dict[str, int]],
     progress: bool = True,
+    points_to_try: Sequence[tuple[str, float, float, float, bool]] | None = None,
 ) -> list[FreshnessPoint]:
     """Every grid point, best nDCG@10 first (ties: the smaller weight, then the larger scale)."""
-    grid = [
-        (shape, scale, offset, weight, expressions)
-        for shape, scale, offset, weight, expressions in itertools.product(
-            SHAPES, SCALES_DAYS, OFFSETS_DAYS, WEIGHTS, (True, False)
-        )
-        if weight > 0 or (shape, scale, offset) == (SHAPES[0], SCALES_DAYS[0], OFFSETS_DAYS[0])
-    ]
+    tried = list(points_to_try) if points_to_try is not None else grid()
     points: list[FreshnessPoint] = []
     for shape, scale, offset, weight, expressions in tqdm(
-        grid, desc="grid", unit=" points", disable=not progress
+        tried, desc="grid", unit=" points", disable=not progress
     ):
         prior = Freshness(shape, scale, offset, 0.5, weight)
         means = measure(pipeline, candidates, qrels, prior, expressions)

@@ -116,3 +116,26 @@ def test_eval_asks_each_query_as_of_its_date(dated: Path) -> None:
     )  # fmt: skip
     assert ignored.dated_queries == 0
     assert {d for d, _ in ignored.configs[0].run["q1"]} == {"before", "after"}
+
+
+def test_tune_freshness_fits_over_the_services_candidates(dated: Path, tmp_path: Path) -> None:
+    from eval.tune_freshness import collect, grid, tune, write
+
+    dataset = load_dataset(dated)
+    parts = Parts(Settings.of(index_dir=dated / "index"), embedder=HashingEmbedder())
+    pipeline = parts.pipeline(parts.open_index(dated / "index"), generator=False)
+    try:
+        candidates = collect(pipeline, dataset, progress=False)
+        tried = grid(shapes=["gauss", "exp"], scales=[1.0, 7.0], offsets=[0.0], weights=[0, 0.5])
+        points = tune(pipeline, candidates, dataset.qrels, progress=False, points_to_try=tried)
+    finally:
+        pipeline.close()
+    # The later article is cut as of the question's date: every point ranks "before" first.
+    assert [c.query_id for c in candidates] == ["q1"]
+    assert len(points) == len(tried) == 2 + 2 * 2 * 2
+    assert all(p.ndcg10 == 1.0 for p in points)
+    assert points[0].weight == 0.0  # ties: the smaller weight first
+    folder = write(tmp_path / "tune", points, {"data": str(dated)})
+    record = json.loads((folder / "tune.json").read_text())
+    assert record["best"]["weight"] == 0.0 and len(record["grid"]) == len(points)
+    assert (folder / "tune.md").is_file() and (folder / "tune.png").stat().st_size > 0
