@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 import sqlite3
@@ -19,6 +20,8 @@ from indexer.dates import published_timestamp
 from indexer.errors import ArticleNotFoundError, IndexIntegrityError
 from indexer.filters import Filters
 from indexer.types import Article, Chunk
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE articles (
@@ -260,6 +263,11 @@ class Store:
             rows = self._rows("SELECT id, published_ts FROM chunks ORDER BY id")
             times = [math.nan if r[1] is None else float(r[1]) for r in rows]
         else:
+            logger.info(
+                "%s predates per-chunk dates: they are read from its articles (`cited index "
+                "--force` stores them)",
+                self.path,
+            )
             rows = self._rows(
                 "SELECT c.id, a.published FROM chunks c JOIN articles a ON a.id = c.article_id "
                 "ORDER BY c.id"

@@ -130,6 +130,10 @@ class WindowOut(BaseModel):
     end: str = Field(description="exclusive, ISO datetime, UTC")
     text: str = Field(description="the expression as written in the question")
     period: str = Field(description="day, week, month or year")
+    moves_prior: bool = Field(
+        description="whether the prior ages articles from this period (only a period wholly "
+        "before as_of does: 'this week' asks for what is recent, which the prior favours)"
+    )
 
 
 class FreshnessOut(BaseModel):

@@ -164,3 +164,17 @@ def test_as_of_parsing() -> None:
     assert isinstance(parse_as_of(None), AsOf)
     with pytest.raises(InvalidAsOfError, match="'16/06/2022' is not an ISO date"):
         parse_as_of("16/06/2022")
+
+
+def test_a_period_that_holds_as_of_leaves_the_prior_on_as_of(index: Index) -> None:
+    """"this week" asks for what is recent: the prior stays centred on as_of (it is reported)."""
+    as_of = parse_as_of(AS_OF)
+    question = "Storm Ada flooded harbour this week"
+    found = retriever(index).search(question, 10, "bm25", as_of=as_of)
+    plain = retriever(index, time_expressions=False).search(question, 10, "bm25", as_of=as_of)
+    assert found.time is not None and found.time.window is not None
+    assert found.time.window.text == "this week" and not found.time.moves_prior
+    assert found.time.describe()["window"]["moves_prior"] is False
+    assert [(p.chunk_id, p.score) for p in found.passages] == [
+        (p.chunk_id, p.score) for p in plain.passages
+    ]

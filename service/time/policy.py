@@ -28,6 +28,14 @@ class TimePlan:
     freshness: Freshness
     window: TimeWindow | None = None
 
+    @property
+    def moves_prior(self) -> bool:
+        """Whether the question's period moves the prior: only a period wholly before as_of
+        ("yesterday", "last week", "in 2009"). One that holds as_of ("this week", "today") or
+        lies after it asks for what is recent, which is what the prior centred on as_of
+        already favours."""
+        return self.window is not None and self.window.end.timestamp() <= self.as_of.timestamp
+
     def describe(self) -> dict[str, Any]:
         window = self.window
         return {
@@ -41,6 +49,7 @@ class TimePlan:
                 "end": window.end.isoformat(timespec="seconds"),
                 "text": window.text,
                 "period": window.period,
+                "moves_prior": self.moves_prior,
             },
             "freshness": self.freshness.describe(),
         }
@@ -84,7 +93,11 @@ class TimePolicy:
         if not plan.freshness.active or not ids:
             return [(i, s, 1.0) for i, s in zip(ids, scores, strict=True)]
         window = plan.window
-        span = None if window is None else (window.start.timestamp(), window.end.timestamp())
+        span = (
+            (window.start.timestamp(), window.end.timestamp())
+            if window is not None and plan.moves_prior
+            else None
+        )
         factors = plan.freshness.factors(times, plan.as_of.timestamp, span)
         new = rescore(np.asarray(scores, dtype=np.float64), factors, cosine=cosine)
         order = sorted(range(len(ids)), key=lambda i: -new[i])  # stable
