@@ -162,7 +162,8 @@ class RetrievalSettings(Section):
 class TimeSettings(Section):
     """Time: the as-of cut, the freshness prior centred on the as-of time (Elasticsearch's
     ``function_score`` decay: ``shape``, ``scale``, ``offset``, ``decay``), its weight, and
-    time expressions in questions. Fitted on news_2023 (`cited eval tune-freshness`)."""
+    time expressions in questions. The prior's defaults are the best of `cited eval
+    tune-freshness` on news_2023's first 20 weeks (278 questions, lenient qrels; docs/EVAL.md)."""
 
     as_of_slack_hours: float = Field(
         default=6.0,
@@ -172,20 +173,20 @@ class TimeSettings(Section):
         "times are off by a time zone); under 12, so a day-only date never leaks a day early",
     )
     freshness_weight: float = Field(
-        default=0.8,
+        default=0.3,
         ge=0.0,
         le=1.0,
         description="share of the score the freshness prior governs: score * (1 - w + w * "
         "decay(age)); 0 turns it off",
     )
     freshness_shape: Literal["gauss", "exp", "linear"] = Field(
-        default="gauss", description="decay curve of the article's age (Elasticsearch's names)"
+        default="exp", description="decay curve of the article's age (Elasticsearch's names)"
     )
     freshness_scale_days: float = Field(
-        default=14.0, gt=0.0, description="age past the offset at which the decay is `decay`"
+        default=7.0, gt=0.0, description="age past the offset at which the decay is `decay`"
     )
     freshness_offset_days: float = Field(
-        default=0.0, ge=0.0, description="ages up to this count as fresh (decay 1)"
+        default=1.0, ge=0.0, description="ages up to this count as fresh (decay 1)"
     )
     freshness_decay: float = Field(
         default=0.5, gt=0.0, lt=1.0, description="the decay's value at offset + scale"

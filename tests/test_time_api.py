@@ -59,7 +59,7 @@ def test_search_as_of_never_returns_a_later_article(client: TestClient) -> None:
     assert body["results"][0]["published"] == "2022-06-13"
     time = body["time"]
     assert time["as_of"] == "2022-06-16T23:59:59+00:00" and time["as_of_given"] == "2022-06-16"
-    assert time["freshness"]["shape"] == "gauss" and time["window"] is None
+    assert time["freshness"]["shape"] == "exp" and time["window"] is None
     now = client.post("/search", json={"query": QUESTION, "k": 5}).json()
     assert {r["article_id"] for r in now["results"]} == {"before", "after"}
     assert now["time"]["as_of_given"] is None

@@ -80,7 +80,10 @@ def test_freshness_factors_match_the_hand_computed_decay(index: Index) -> None:
     """bm25 scores times 1 - w + w * gauss(age): ages from the end of 16 June (UTC)."""
     as_of = parse_as_of(AS_OF)
     plain = retriever(index, freshness_weight=0.0).search(NO_WINDOW, 10, "bm25", as_of=as_of)
-    fresh = retriever(index).search(NO_WINDOW, 10, "bm25", as_of=as_of)
+    prior = {"freshness_shape": "gauss", "freshness_scale_days": 14.0, "freshness_weight": 0.8}
+    fresh = retriever(index, freshness_offset_days=0.0, **prior).search(
+        NO_WINDOW, 10, "bm25", as_of=as_of
+    )
     bm25 = {p.article_id: p.score for p in plain.passages}
     end = datetime(2022, 6, 16, 23, 59, 59, 999999, tzinfo=UTC)
     noon = {  # day-only dates stand for noon UTC
@@ -167,7 +170,7 @@ def test_as_of_parsing() -> None:
 
 
 def test_a_period_that_holds_as_of_leaves_the_prior_on_as_of(index: Index) -> None:
-    """"this week" asks for what is recent: the prior stays centred on as_of (it is reported)."""
+    """ "this week" asks for what is recent: the prior stays centred on as_of (it is reported)."""
     as_of = parse_as_of(AS_OF)
     question = "Storm Ada flooded harbour this week"
     found = retriever(index).search(question, 10, "bm25", as_of=as_of)

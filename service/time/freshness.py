@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cited.config import TimeSettings
+from cited.config import TimeSettings, default_of
 
 DAY_S = 86400.0
 
@@ -32,11 +32,11 @@ DAY_S = 86400.0
 class Freshness:
     """One decay curve and its weight (:class:`~cited.config.TimeSettings`)."""
 
-    shape: str = "gauss"
-    scale_days: float = 14.0
-    offset_days: float = 0.0
-    decay: float = 0.5
-    weight: float = 0.8
+    shape: str = default_of(TimeSettings, "freshness_shape")
+    scale_days: float = default_of(TimeSettings, "freshness_scale_days")
+    offset_days: float = default_of(TimeSettings, "freshness_offset_days")
+    decay: float = default_of(TimeSettings, "freshness_decay")
+    weight: float = default_of(TimeSettings, "freshness_weight")
 
     @classmethod
     def of(cls, settings: TimeSettings) -> Freshness:
