@@ -176,6 +176,24 @@ def test_no_time(question: str) -> None:
     assert find_window(question, AS_OF) is None
 
 
+def test_calendar_periods_are_read_without_dateparser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "this week" (the commonest news expression) costs no dateparser call; dateparser also
+    missed it in some sentences ("is slamming California this week, causing ...")."""
+    import dateparser.search
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("dateparser was called")
+
+    monkeypatch.setattr(dateparser.search, "search_dates", fail)
+    question = "A bomb cyclone is slamming California this week, causing widespread flooding."
+    assert find_window(question, AS_OF) == TimeWindow(
+        d(2022, 6, 13), d(2022, 6, 20), "this week", "week"
+    )
+    assert find_window("Who led last month?", AS_OF) == TimeWindow(
+        d(2022, 5, 1), d(2022, 6, 1), "last month", "month"
+    )
+
+
 def test_prefilter_skips_dateparser(monkeypatch: pytest.MonkeyPatch) -> None:
     import dateparser.search
 

@@ -87,6 +87,7 @@ _ROLLING = re.compile(
     rf"\b(?:the\s+)?(?:past\s+(?:({_COUNT})\s+)?{_UNIT}|(?:last|previous)\s+({_COUNT})\s+{_UNIT})\b",
     re.I,
 )
+_CALENDAR = re.compile(r"\b(this|last|next)\s+(week|month|year)\b(?!\s*(?:'s|’s))", re.I)
 _PREVIOUS = re.compile(rf"\b(?:the\s+)?previous\s+{_UNIT}\b", re.I)
 _DECADE = re.compile(r"\b(?:the\s+)?((?:19|20)\d0)s\b", re.I)
 _COARSENESS = {"day": 0, "week": 1, "month": 2, "year": 3}
@@ -139,8 +140,16 @@ def _period_of(when: datetime, period: str) -> tuple[datetime, datetime]:
 
 
 def _by_hand(question: str, today: datetime) -> list[_Match]:
-    """The expressions dateparser cannot read: weekends, rolling and previous periods, decades."""
+    """The expressions dateparser cannot read (weekends, rolling and previous periods, decades),
+    and the calendar periods news questions ask most ("this week", "last month"), read here to
+    spare the question dateparser's cost (a few ms) when nothing else names a time."""
     found: list[_Match] = []
+    for m in _CALENDAR.finditer(question):
+        unit = m.group(2).lower()
+        shift = {"this": 0, "next": 1}.get(m.group(1).lower(), -1)
+        found.append(
+            _Match(m.start(), m.group(), *_period_of(_shift(today, unit, shift), unit), unit)
+        )
     for m in _WEEKEND.finditer(question):
         weeks = {"this": 0, "next": 1}.get(m.group(1).lower(), -1)
         saturday = today - timedelta(days=today.weekday() - 5) + timedelta(weeks=weeks)
@@ -248,7 +257,9 @@ def find_window(question: str, as_of: datetime) -> TimeWindow | None:
     masked = list(question)
     for match in matches:
         masked[match.at : match.at + len(match.text)] = " " * len(match.text)
-    matches += _dateparser_matches(question, "".join(masked), now)
+    rest = "".join(masked)
+    if _TIME_WORDS.search(rest):
+        matches += _dateparser_matches(question, rest, now)
     spans = [(match.at, match.at + len(match.text)) for match in matches]
     for m in re.finditer(rf"(?:\bin\s+)?({_YEAR})", question):  # years dateparser dropped
         if not any(a <= m.start(1) < b for a, b in spans):
