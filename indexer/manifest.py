@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from indexer.checksums import sha256_file
 from indexer.errors import IndexIntegrityError, IndexMismatchError
 from indexer.layout import MANIFEST
 from indexer.second_stage.record import SecondStageRecord
@@ -101,14 +101,6 @@ class Manifest(BaseModel):
         path = folder / MANIFEST
         path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
         return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_info(path: Path) -> FileInfo:

@@ -111,6 +111,22 @@ def test_the_answering_package_has_no_import_cycle() -> None:
         visit(name)
 
 
+def test_the_index_reader_imports_first() -> None:
+    """`from indexer.index import open_index` in a fresh interpreter (it once met a cycle through
+    the manifest, the second stage and the ONNX embedder's checksum)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "from indexer.index import open_index"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.slow
 def test_every_stage_runs_as_python_m() -> None:
     """`python -m cited|indexer|service|eval` start (real processes: the entry points are the

@@ -24,10 +24,10 @@ from typing import Any, Literal
 import numpy as np
 
 from cited.config import PACKAGED_MODEL, IndexSettings, Settings, default_of
+from indexer.checksums import sha256_file
 from indexer.embedders.base import Embedder
 from indexer.embedders.sentence_transformer import resolve_model
 from indexer.errors import ModelNotFoundError
-from indexer.manifest import sha256_file
 
 logger = logging.getLogger(__name__)
 
