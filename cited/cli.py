@@ -1,6 +1,6 @@
 """The ``cited`` command line: every stage's commands in one process.
 
-It mounts index, delete and verify (:mod:`indexer.cli`), search, ask and serve
+It mounts index, delete, verify and repair (:mod:`indexer.cli`), search, ask and serve
 (:mod:`service.cli`), and eval, train and bench (:mod:`eval.cli`); it is the only module
 outside ``eval/`` that imports ``eval``. Each stage also runs alone as ``python -m <package>``.
 Every command takes its parts from :func:`cited.compose.cli_parts`: give them in tests with
@@ -13,7 +13,7 @@ import typer
 
 from eval.cli import app as eval_app
 from eval.cli import bench, train_selector
-from indexer.cli import delete, index, verify
+from indexer.cli import delete, index, repair, verify
 from service.cli import ask, search, serve, setup_logging
 
 app = typer.Typer(
@@ -21,7 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Semantic search and question answering with citations over your articles.",
 )
-for command in (index, delete, verify, search, ask, serve):
+for command in (index, delete, verify, repair, search, ask, serve):
     app.command()(command)
 app.add_typer(
     eval_app,

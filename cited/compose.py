@@ -21,6 +21,7 @@ from cited.config import FLAT_NAMES, Settings
 if TYPE_CHECKING:
     from indexer.embedders.base import Embedder
     from indexer.index import Index
+    from indexer.integrity import Skipped
     from indexer.second_stage import SecondStage
     from service.answering.base import AnswerSelector
     from service.answering.ranker import SentenceRanker
@@ -115,14 +116,19 @@ class Parts:
         )
 
     def open_index(self, index_dir: Path | None = None) -> Index:
-        """The current version of ``index_dir`` (default ``CITED_INDEX_DIR``), checked as
-        ``CITED_VERIFY_CHECKSUMS`` says and against the configured vector store; fast, and fails
-        with a clear reason."""
+        """The newest version of ``index_dir`` (default ``CITED_INDEX_DIR``) that verifies
+        (see :meth:`open_served`); fast, and fails with a clear reason."""
+        return self.open_served(index_dir)[0]
+
+    def open_served(self, index_dir: Path | None = None) -> tuple[Index, list[Skipped]]:
+        """The newest version of ``index_dir`` that verifies, checked as
+        ``CITED_VERIFY_CHECKSUMS`` says and against the configured vector store, with the
+        damaged newer versions it passed over (each logged as an error)."""
         from indexer.build import store_options
-        from indexer.index import open_index
+        from indexer.index import open_newest
 
         index = self.settings.index
-        return open_index(
+        return open_newest(
             index_dir or index.index_dir,
             verify=index.verify_checksums,
             store=store_options(self.settings),

@@ -231,6 +231,12 @@ class ServeSettings(Section):
     reload_interval_s: float = Field(
         default=2.0, ge=0.0, description="how often the service looks for a newer version; 0: never"
     )
+    verify_interval_s: float = Field(
+        default=3600.0,
+        ge=0.0,
+        description="how often the service re-checks the sha256 of every file of the version "
+        "it serves (damage turns /health to degraded); 0: only when a version is opened",
+    )
 
 
 class GeneratorSettings(Section):

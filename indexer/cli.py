@@ -1,4 +1,4 @@
-"""``cited index|delete|verify`` / ``python -m indexer``: change and check the index."""
+"""``cited index|delete|verify|repair`` / ``python -m indexer``: change and check the index."""
 
 from __future__ import annotations
 
@@ -148,9 +148,78 @@ def verify(
         raise typer.Exit(1)
 
 
+def repair(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="corpus files or folders to re-read the articles the index lost (only read "
+            "when some are lost); default: corpus/"
+        ),
+    ] = None,
+    index_dir: IndexOption = None,
+    published_at: Annotated[
+        str | None,
+        typer.Option("--published-at", help="as for `cited index`, for the files re-read"),
+    ] = None,
+) -> None:
+    """Replace the damaged files of the current version with a new version: segments rebuilt
+    from the stored articles and the embedding cache (nothing it holds is embedded again),
+    articles whose stored copy is damaged re-read from PATHS. Exit 1 if some are lost."""
+    from indexer.build import options_from
+    from indexer.dates import parse_reference
+    from indexer.readers import read_corpus
+    from indexer.repair import repair_index
+    from indexer.types import Article
+    from indexer.update import Recipe
+
+    parts = cli_parts(ctx)
+    settings = parts.settings
+    target = index_dir or settings.index.index_dir
+    try:
+        reference = parse_reference(published_at) if published_at else None
+    except ValueError as exc:
+        raise _fail(f"--published-at: {exc}") from exc
+    corpus_paths = list(paths or settings.index.corpus)
+
+    def corpus() -> list[Article]:
+        typer.echo(f"re-reading {', '.join(map(str, corpus_paths))} for lost articles")
+        read = list(read_corpus(corpus_paths, reference))
+        return [a for a in read if isinstance(a, Article)]
+
+    try:
+        options = options_from(settings, second_stage=parts.second_stage)
+        report = repair_index(target, Recipe.of(parts.embedder, options), options, corpus)
+    except CitedError as exc:
+        raise _fail(exc) from exc
+    if report.version is None:
+        typer.echo(f"nothing to repair: every file of version {report.base} verifies")
+        return
+    for damage in report.damaged:
+        typer.echo(f"damaged in {report.base}: {damage}")
+    for note in report.notes:
+        typer.echo(f"warning: {note}", err=True)
+    for name in report.unreadable:
+        typer.echo(f"warning: the store of segment {name} is not readable", err=True)
+    typer.echo(
+        f"kept {len(report.kept)} segments, rebuilt {len(report.rebuilt)} "
+        f"({', '.join(report.rebuilt) or 'none'}): {report.recovered} articles recovered from "
+        f"the index, {len(report.from_corpus)} re-read from the corpus, {len(report.lost)} "
+        f"lost; {report.embedded} chunks embedded (the rest from the cache) in "
+        f"{report.seconds:.1f} s. Published {target}/versions/{report.version}: "
+        f"{report.articles} articles, {report.chunks} chunks"
+    )
+    if report.lost:
+        typer.echo(
+            f"lost (damaged in the index, not in the corpus): {', '.join(report.lost)}", err=True
+        )
+        raise typer.Exit(1)
+
+
 app.command()(index)
 app.command()(delete)
 app.command()(verify)
+app.command()(repair)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from indexer.chunk_dates import ChunkDates
 from indexer.errors import IndexIntegrityError, IndexMismatchError, IndexNotFoundError
 from indexer.filters import Filters
+from indexer.integrity import REPAIR_COMMAND, Skipped, candidate_versions, no_intact_version
 from indexer.layout import DELETIONS_FILE, LEXICAL_DIR, version_folder
 from indexer.lexical.bm25 import BM25Index
 from indexer.manifest import Manifest, check_model, check_store, read_manifest, verify_files
@@ -133,6 +134,33 @@ def open_index(index_dir: Path, *, verify: bool = True, store: StoreOptions | No
     (and, given ``store``, that the configured vector store wrote it)."""
     _, folder = current_version(index_dir)
     return open_version(folder, verify=verify, store=store)
+
+
+def open_newest(
+    index_dir: Path, *, verify: bool = True, store: StoreOptions | None = None
+) -> tuple[Index, list[Skipped]]:
+    """The newest version of ``index_dir`` that verifies, with the newer ones passed over and
+    why (each logged as an error). Only damage is passed over: a version written with another
+    model or vector store raises as :func:`open_index` does. When no version verifies, the
+    error names every reason and the repair command."""
+    skipped: list[Skipped] = []
+    for name in candidate_versions(index_dir):
+        try:
+            index = open_version(version_folder(index_dir, name), verify=verify, store=store)
+        except IndexIntegrityError as exc:
+            skipped.append(Skipped(name, str(exc)))
+            logger.error("NOT serving index version %s, it is damaged: %s", name, exc)
+            continue
+        if skipped:
+            logger.error(
+                "serving index version %s, older than the current one (%s): run `%s` to "
+                "replace the damaged version",
+                name,
+                ", ".join(s.version for s in skipped),
+                REPAIR_COMMAND,
+            )
+        return index, skipped
+    raise no_intact_version(index_dir, skipped)
 
 
 def open_named_version(

@@ -124,22 +124,25 @@ def read_manifest(folder: Path) -> Manifest:
     return manifest
 
 
+def file_problem(path: Path, expected: FileInfo) -> str | None:
+    """What is wrong with ``path`` against its manifest entry (missing, size, sha256), or None."""
+    if not path.is_file():
+        return "file listed in the manifest is missing"
+    size = path.stat().st_size
+    if size != expected.bytes:
+        return f"{size} bytes, the manifest says {expected.bytes} (truncated or replaced)"
+    found = sha256_file(path)
+    if found != expected.sha256:
+        return f"sha256 {found} does not match the manifest's {expected.sha256}"
+    return None
+
+
 def verify_files(folder: Path, manifest: Manifest) -> None:
     """Raise :class:`IndexIntegrityError` naming the first file whose size or sha256 is off."""
     for name, expected in sorted(manifest.files.items()):
-        path = folder / name
-        if not path.is_file():
-            raise IndexIntegrityError(f"{path}: file listed in the manifest is missing")
-        size = path.stat().st_size
-        if size != expected.bytes:
-            raise IndexIntegrityError(
-                f"{path}: {size} bytes, the manifest says {expected.bytes} (truncated or replaced)"
-            )
-        found = sha256_file(path)
-        if found != expected.sha256:
-            raise IndexIntegrityError(
-                f"{path}: sha256 {found} does not match the manifest's {expected.sha256}"
-            )
+        problem = file_problem(folder / name, expected)
+        if problem is not None:
+            raise IndexIntegrityError(f"{folder / name}: {problem}")
 
 
 def check_model(manifest: Manifest, name: str, dim: int) -> None:

@@ -32,6 +32,7 @@ from indexer.layout import (
 )
 from indexer.manifest import ChunkingInfo, Manifest, ModelInfo, read_manifest, verify_files
 from indexer.second_stage.leads import StoredLeads
+from indexer.second_stage.record import SecondStageRecord
 from indexer.segment_writer import EMBED_BATCH, SegmentWriter, chunking_for, embed_text
 from indexer.segments import Segment, SegmentedStore, manifest_segments
 from indexer.stores import StoreOptions, VectorStore, store_from, store_info, store_of
@@ -103,6 +104,52 @@ class UpdateOptions:
     store: StoreOptions = field(default_factory=StoreOptions)
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """How new segments are made: chunking, vector store and second stage, and the
+    :class:`Target` a base version must match to be kept."""
+
+    embedder: Embedder
+    chunking: ChunkingSettings
+    info: ChunkingInfo
+    vectors: VectorStore
+    second: SecondStageRecord | None
+    target: Target
+
+    @classmethod
+    def of(cls, embedder: Embedder, options: UpdateOptions) -> Recipe:
+        chunking = chunking_for(embedder, options.chunk_tokens, options.chunk_overlap)
+        info = ChunkingInfo(
+            max_tokens=chunking.max_tokens,
+            overlap_sentences=chunking.overlap_sentences,
+            title_context=options.title_context,
+        )
+        vectors = store_from(options.store)
+        second = options.second_stage.record() if options.second_stage is not None else None
+        target = Target(embedder.name, embedder.dim, info, second, store_info(vectors))
+        return cls(embedder, chunking, info, vectors, second, target)
+
+    @property
+    def model(self) -> ModelInfo:
+        embedder = self.embedder
+        return ModelInfo(name=embedder.name, dim=embedder.dim, max_tokens=embedder.max_tokens)
+
+
+def segment_writer(
+    index_dir: Path, embedder: Embedder, recipe: Recipe, options: UpdateOptions
+) -> SegmentWriter:
+    """The writer of a change's new segment, embedding through the index's cache."""
+    return SegmentWriter(
+        embedder=embedder,
+        chunking=recipe.chunking,
+        title_context=options.title_context,
+        cache_path=options.cache_path or cache_path(index_dir),
+        vectors=recipe.vectors,
+        second_stage=options.second_stage,
+        progress=options.progress,
+    )
+
+
 @dataclass
 class _Base:
     """The current version, as the starting point of a change."""
@@ -130,8 +177,8 @@ def _open_base(index_dir: Path, fallback: bool) -> _Base | None:
         if not fallback:
             raise IndexIntegrityError(
                 f"current version {name} is damaged, nothing was changed: {exc}. "
-                "`cited verify --all` lists the versions that are intact; `cited index "
-                "--force PATH...` rebuilds from the newest intact one plus PATH"
+                "`cited repair` replaces the damaged files (from the stored articles and the "
+                "embedding cache); then make the change again"
             ) from exc
         for older in reversed(published_versions(index_dir)):
             if version_number(older) >= version_number(name):
@@ -188,17 +235,10 @@ class _Change:
 
     def run(self, articles: Sequence[Article], delete: Sequence[str]) -> BuildReport:
         options, embedder = self.options, self.embedder
-        chunking = chunking_for(embedder, options.chunk_tokens, options.chunk_overlap)
-        info = ChunkingInfo(
-            max_tokens=chunking.max_tokens,
-            overlap_sentences=chunking.overlap_sentences,
-            title_context=options.title_context,
-        )
-        vectors = store_from(options.store)
-        second = options.second_stage.record() if options.second_stage is not None else None
-        target = Target(embedder.name, embedder.dim, info, second, store_info(vectors))
+        recipe = Recipe.of(embedder, options)
+        info, vectors, second = recipe.info, recipe.vectors, recipe.second
         base = self._base()
-        fits = base is not None and compatible(base.manifest, target)
+        fits = base is not None and compatible(base.manifest, recipe.target)
         if base is not None and not fits:
             logger.info(
                 "model, chunking, second stage or vector store changed since %s: "
@@ -234,13 +274,13 @@ class _Change:
         version.keep(kept, plan.replaced)
         if plan.write:
             folder = segment_folder(building, new_segment_name(number))
-            writer = self._segment_writer(chunking, vectors)
+            writer = segment_writer(self.index_dir, embedder, recipe, options)
             kind, next_id = writer.write(folder, plan.write, next_id)
             report.embedded, report.leads_embedded = writer.embedded, writer.leads_embedded
             report.embed_seconds = writer.embed_seconds
             version.add(folder, kind)
         version.merge_if_needed(options.max_segments)
-        model = ModelInfo(name=embedder.name, dim=embedder.dim, max_tokens=embedder.max_tokens)
+        model = recipe.model
         known = base.manifest.files if base is not None else {}
         report.articles, report.chunks = version.publish(
             self.index_dir,
@@ -264,15 +304,3 @@ class _Change:
                 raise
             logger.warning("no intact version: rebuilding from the given articles only (%s)", exc)
             return None
-
-    def _segment_writer(self, chunking: ChunkingSettings, vectors: VectorStore) -> SegmentWriter:
-        options = self.options
-        return SegmentWriter(
-            embedder=self.embedder,
-            chunking=chunking,
-            title_context=options.title_context,
-            cache_path=options.cache_path or cache_path(self.index_dir),
-            vectors=vectors,
-            second_stage=options.second_stage,
-            progress=options.progress,
-        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -211,7 +211,10 @@ class AskResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: str
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: a file of the served version is damaged (``damaged``) or a newer "
+        "version was refused (``reload_error``); answers still come from the version served"
+    )
     articles: int
     chunks: int
     index_version: str
@@ -219,6 +222,14 @@ class HealthResponse(BaseModel):
     segments: int = 0
     reload_error: str | None = Field(
         default=None, description="why a newer published version is not served (if one is not)"
+    )
+    damaged: list[str] = Field(
+        default_factory=list,
+        description="damaged files of the served version (path: problem), found by the "
+        "checksum re-check every CITED_VERIFY_INTERVAL_S",
+    )
+    repair: str | None = Field(
+        default=None, description="the command that replaces damaged files (when degraded)"
     )
     admin: bool = Field(default=False, description="write routes enabled (CITED_ADMIN_TOKEN)")
     mode: str = Field(default="hybrid", description="the default retrieval mode in effect")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from indexer.integrity import REPAIR_COMMAND
 from service.answering.sentences import SentenceSelector
 from service.deps import LiveDep
 from service.errors import error_responses
@@ -16,8 +17,12 @@ def describe(pipeline: Pipeline, live: LiveIndex) -> HealthResponse:
     """The version ``pipeline`` serves, its size, and why a newer one is refused if it is."""
     counts = pipeline.index.counts
     retriever = pipeline.retriever
+    damaged = live.damaged_files()
+    degraded = bool(damaged) or live.refused is not None
     return HealthResponse(
-        status="ok",
+        status="degraded" if degraded else "ok",
+        damaged=damaged,
+        repair=REPAIR_COMMAND if degraded else None,
         articles=counts.get("articles", 0),
         chunks=counts.get("chunks", 0),
         index_version=pipeline.index.version,
