@@ -7,6 +7,7 @@ runs). The news sets in the data folder (``CITED_DATA_DIR``) provide articles an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -23,8 +24,9 @@ from cited.config import Settings
 from eval.beir import EvalError
 from eval.bench_http import build_large_index, measure_http, repeated
 from eval.bench_indexing import IndexingResult, measure_indexing
-from indexer.build import read_articles
+from indexer.build import options_from, read_articles
 from indexer.embedders.base import Embedder
+from indexer.second_stage import SecondStage
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ class BenchSize:
     per_run: int
     #: Vectors in the ANN study.
     ann_n: int
+    #: Also measure the onnx-int8 backend's indexing (loads a second model).
+    onnx: bool = True
 
 
 SIZES = {
@@ -114,8 +118,19 @@ def _ann(n: int, real: list[Path]) -> dict[str, Any]:
     return {"rows": rows, "chosen": chosen}
 
 
-def run_bench(settings: Settings, out: Path, quick: bool, embedder: Embedder) -> dict[str, Any]:
-    size = SIZES["quick" if quick else "full"]
+def run_bench(
+    settings: Settings,
+    out: Path,
+    quick: bool,
+    embedder: Embedder,
+    *,
+    second_stage: SecondStage | None = None,
+    size: BenchSize | None = None,
+    work: Path = Path(".cache/bench"),
+) -> dict[str, Any]:
+    """The benchmark at ``size`` (default: the quick or the full one), its index built in
+    ``work`` as the settings say (with ``second_stage``, so every mode they allow runs)."""
+    size = size or SIZES["quick" if quick else "full"]
     corpus = settings.index.data_dir / "news_2022" / "corpus.jsonl"
     if not corpus.is_file():
         raise EvalError(
@@ -136,7 +151,7 @@ def run_bench(settings: Settings, out: Path, quick: bool, embedder: Embedder) ->
         raw_encode_chunks_per_s=round(torch_run.raw_encode_chunks_per_s, 2),
         index_encode_ratio=round(torch_run.ratio, 3),
     )
-    onnx = _onnx(settings)
+    onnx = _onnx(settings) if size.onnx else None
     if onnx is not None:
         onnx_run = measure_indexing(onnx, sample)
         result["indexing"]["onnx-int8"] = _indexing_row(onnx_run)
@@ -151,10 +166,11 @@ def run_bench(settings: Settings, out: Path, quick: bool, embedder: Embedder) ->
     base = articles[: size.http_articles] if size.http_articles else articles
     big = repeated(base, size.copies)
     eval_cache = Path(".cache/eval/news_2022/index/cache/embeddings.sqlite")
-    index_dir = Path(".cache/bench") / ("index-quick" if quick else "index-full")
-    report = build_large_index(
-        big, index_dir, embedder, eval_cache if eval_cache.is_file() else None
-    )
+    index_dir = work / ("index-quick" if quick else "index-full")
+    options = options_from(settings, progress=True, second_stage=second_stage)
+    if eval_cache.is_file():
+        options = dataclasses.replace(options, cache_path=eval_cache)
+    report = build_large_index(big, index_dir, embedder, options)
     result["chunks"] = report.chunks
     result["http_index"] = {
         "articles": report.articles,
@@ -162,17 +178,17 @@ def run_bench(settings: Settings, out: Path, quick: bool, embedder: Embedder) ->
         "copies": size.copies,
         "build_s": round(report.seconds, 1),
     }
-    runs, memory = measure_http(
-        index_dir, _questions(settings.index.data_dir), size.per_run, out / "server.log"
+    runs, served = measure_http(
+        index_dir,
+        _questions(settings.index.data_dir),
+        size.per_run,
+        out / "server.log",
     )
     result["http"] = runs
-    result["server_memory"] = memory
-    hybrid = next(
-        r
-        for r in runs
-        if r["route"] == "/search" and r["mode"] == settings.retrieval.mode and r["clients"] == 1
-    )
-    ask = next(r for r in runs if r["route"] == "/ask" and r["clients"] == 1)
+    result["server_memory"] = served["memory"]
+    result["modes"], result["default_mode"] = served["modes"], served["default_mode"]
+    hybrid = _run(runs, "/search", served["default_mode"])
+    ask = _run(runs, "/ask", served["default_mode"])
     result.update(
         search_p50_ms=hybrid["p50_ms"],
         # What time adds to a query: the plan (as-of cut, the question's period) and the
@@ -201,6 +217,15 @@ def run_bench(settings: Settings, out: Path, quick: bool, embedder: Embedder) ->
 
     write_report(result, out)
     return result
+
+
+def _run(runs: list[dict[str, Any]], route: str, mode: str) -> dict[str, Any]:
+    """The single-client run of ``route`` in ``mode``."""
+    for run in runs:
+        if (run["route"], run["mode"], run["clients"]) == (route, mode, 1):
+            return run
+    measured = sorted({f"{r['route']} {r['mode']}" for r in runs})
+    raise EvalError(f"no single-client run of {route} in mode {mode!r}; measured: {measured}")
 
 
 def _indexing_row(run: IndexingResult) -> dict[str, Any]:

@@ -24,7 +24,13 @@ from indexer.update import BuildReport, UpdateOptions, update_index
 
 logger = logging.getLogger(__name__)
 
-ROUTES = [("/search", "dense"), ("/search", "bm25"), ("/search", "hybrid"), ("/ask", "hybrid")]
+
+def routes(modes: list[str], default: str) -> list[tuple[str, str]]:
+    """``/search`` in every mode the served index can run, then ``/ask`` in the default mode
+    (what the service answers with when a request names none)."""
+    if default not in modes:
+        raise RuntimeError(f"the default mode {default!r} is not among the index's {modes}")
+    return [*(("/search", mode) for mode in modes), ("/ask", default)]
 
 
 def repeated(articles: list[Article], copies: int) -> list[Article]:
@@ -37,10 +43,9 @@ def repeated(articles: list[Article], copies: int) -> list[Article]:
 
 
 def build_large_index(
-    articles: list[Article], index_dir: Path, embedder: Embedder, cache: Path | None
+    articles: list[Article], index_dir: Path, embedder: Embedder, options: UpdateOptions
 ) -> BuildReport:
-    """The benchmark index (reused when its articles are unchanged)."""
-    options = UpdateOptions(progress=True, cache_path=cache)
+    """The benchmark index, built as the settings say (reused when its articles are unchanged)."""
     return update_index(index_dir, embedder, articles, prune=True, options=options)
 
 
@@ -163,24 +168,32 @@ def load(base: str, route: str, mode: str, questions: list[str], clients: int) -
 
 
 def measure_http(
-    index_dir: Path, questions: list[str], per_run: int, log: Path
-) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    index_dir: Path,
+    questions: list[str],
+    per_run: int,
+    log: Path,
+    env: dict[str, str] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Each route and mode at 1 and 8 clients, every run with questions no other run asked
-    (the service caches query vectors: a repeated question would be free)."""
+    (the service caches query vectors: a repeated question would be free). The modes are the
+    ones the server says the index can run (``/health``), the default among them; returns the
+    runs and the server (modes, default mode, memory)."""
     runs: list[dict[str, Any]] = []
-    needed = per_run * len(ROUTES) * 2
-    if len(questions) < needed:
-        questions = (questions * (needed // max(1, len(questions)) + 1))[:needed]
-        logger.warning("fewer distinct questions than requests: some repeat (cached vectors)")
-    with server(index_dir, log) as (base, pid):
+    with server(index_dir, log, env) as (base, pid):
+        health = httpx.get(f"{base}/health", timeout=30).json()
+        plan = routes(list(health["modes"]), str(health["mode"]))
+        needed = per_run * len(plan) * 2 + 5
+        if len(questions) < needed:
+            questions = (questions * (needed // max(1, len(questions)) + 1))[:needed]
+            logger.warning("fewer distinct questions than requests: some repeat (cached vectors)")
         warm = questions[-5:]
-        load(base, "/ask", "hybrid", warm, 1)  # first-request costs out of the way
+        load(base, "/ask", health["mode"], warm, 1)  # first-request costs out of the way
         offset = 0
         for clients in (1, 8):
-            for route, mode in ROUTES:
+            for route, mode in plan:
                 part = questions[offset : offset + per_run]
                 offset += per_run
                 runs.append(load(base, route, mode, part, clients))
                 logger.info("%s %s x%d: p50 %.1f ms", route, mode, clients, runs[-1]["p50_ms"])
         memory = rss_mb(pid)
-    return runs, memory
+    return runs, {"modes": health["modes"], "default_mode": health["mode"], "memory": memory}

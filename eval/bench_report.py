@@ -31,7 +31,8 @@ def tables(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"HTTP on {index['chunks']} chunks ({index['articles']} articles, news_2022 x "
-        f"{index['copies']} with distinct ids); server RSS {result['server_memory']}.",
+        f"{index['copies']} with distinct ids); server RSS {result['server_memory']}; default "
+        f"mode {result.get('default_mode', 'not recorded')}.",
         "",
         "| route | mode | clients | requests | p50 ms | p95 ms | p99 ms | req/s | stages p50 ms |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -342,7 +342,9 @@ def bench(
     parts = cli_parts(ctx)
     folder = out or Path(".cache/bench-out") / time.strftime("%Y%m%dT%H%M%S")
     try:
-        result = run_bench(parts.settings, folder, quick, parts.embedder)
+        result = run_bench(
+            parts.settings, folder, quick, parts.embedder, second_stage=parts.second_stage
+        )
     except CitedError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(tables(result))

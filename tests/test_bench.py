@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from eval.bench_http import percentile, repeated
+import pytest
+
+from cited.config import Settings
+from eval.bench import BenchSize, run_bench
+from eval.bench_http import percentile, repeated, routes
 from eval.bench_indexing import chunk_texts, measure_indexing
 from eval.bench_report import write_report
+from indexer.embedders.base import Embedder, TextEncoder
+from indexer.second_stage import StoredVectorSecondStage
 from indexer.types import Article
 from tests.fakes import HashingEmbedder
 
@@ -92,3 +99,63 @@ def test_report_tables_and_plot(tmp_path: Path) -> None:
     assert "| /search | hybrid | 8 | 3 | 30.0 |" in text
     assert "| hnsw (chosen) | 1000 |" in text
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_routes_measure_every_mode_and_ask_in_the_default() -> None:
+    modes = ["dense", "bm25", "hybrid", "hybrid+rerank"]
+    assert routes(modes, "hybrid+rerank") == [
+        ("/search", "dense"),
+        ("/search", "bm25"),
+        ("/search", "hybrid"),
+        ("/search", "hybrid+rerank"),
+        ("/ask", "hybrid+rerank"),
+    ]
+    with pytest.raises(RuntimeError, match="hybrid\\+rerank"):
+        routes(["dense", "bm25", "hybrid"], "hybrid+rerank")
+
+
+TOPICS = ["harbour", "election", "vaccine", "storm", "railway", "museum", "orchestra", "harvest"]
+
+
+def test_the_quick_bench_runs_end_to_end_in_every_mode_of_the_index(
+    tmp_path: Path, real_embedder: Embedder, second_stage: TextEncoder
+) -> None:
+    """`cited bench` on a tiny news set, with the real models and a real server: it measures
+    the default mode, whatever it is, and every mode the index can run."""
+    news = tmp_path / "data" / "news_2022"
+    news.mkdir(parents=True)
+    with (news / "corpus.jsonl").open("w") as corpus, (news / "queries.jsonl").open("w") as qs:
+        for i, topic in enumerate(TOPICS):
+            text = (
+                f"The {topic} report was published on Monday. Officials said the {topic} plan "
+                f"would cost {i + 2} million pounds. Critics asked why it was delayed again."
+            )
+            corpus.write(json.dumps({"_id": f"n{i}", "title": f"{topic} news", "text": text}))
+            corpus.write("\n")
+            qs.write(json.dumps({"_id": f"q{i}", "text": f"What did the {topic} plan cost?"}))
+            qs.write("\n")
+    settings = Settings.of(data_dir=tmp_path / "data", index_dir=tmp_path / "unused")
+    size = BenchSize(
+        index_articles=4, copies=2, http_articles=None, per_run=2, ann_n=2000, onnx=False
+    )
+    out = tmp_path / "out"
+    result = run_bench(
+        settings,
+        out,
+        True,
+        real_embedder,
+        second_stage=StoredVectorSecondStage(second_stage),
+        size=size,
+        work=tmp_path / "work",
+    )
+    assert result["default_mode"] == settings.retrieval.mode
+    assert set(result["modes"]) == {"dense", "bm25", "hybrid", "hybrid+rerank"}
+    measured = {(run["route"], run["mode"], run["clients"]) for run in result["http"]}
+    for clients in (1, 8):
+        assert {("/search", mode, clients) for mode in result["modes"]} <= measured
+        assert ("/ask", settings.retrieval.mode, clients) in measured
+    assert all(run["errors"] == 0 and run["requests"] == 2 for run in result["http"])
+    assert result["search_p50_ms"] > 0 and result["ask_p50_ms"] > 0
+    assert result["http_index"]["articles"] == 16
+    assert f"default mode {settings.retrieval.mode}" in (out / "bench.md").read_text()
+    assert json.loads((out / "bench.json").read_text())["default_mode"] == settings.retrieval.mode

@@ -160,7 +160,7 @@ def test_repair_rebuilds_a_damaged_segment_without_embedding_again(tmp_path: Pat
     before = embedder.embedded
     report = repair_index(index_dir, Recipe.of(embedder, OPTIONS), OPTIONS)
     assert embedder.embedded == before and report.embedded == 0
-    assert [str(d) for d in report.damaged][0].startswith("segments/s000001/vectors.npy")
+    assert [d.file for d in report.damaged] == ["segments/s000001/vectors.npy"]
     assert report.rebuilt == ["s000001"] and report.kept == ["s000002"]
     assert report.recovered == 5 and report.lost == [] and report.from_corpus == []
     assert [problem for _, problem, _ in verify_index(index_dir)] == [None]
@@ -197,9 +197,7 @@ def test_articles_damaged_in_the_store_are_reread_from_the_corpus_or_named_lost(
     empty.mkdir()
     done = cli(index_dir, "repair", str(empty))
     assert done.exit_code == 1, done.output
-    assert "4 articles recovered from the index, 0 re-read from the corpus, 1 lost" in (
-        done.stdout
-    )
+    assert "4 articles recovered from the index, 0 re-read from the corpus, 1 lost" in (done.stdout)
     assert "lost (damaged in the index, not in the corpus): story-2" in done.stderr
     index = open_index(index_dir)
     assert index.counts["articles"] == 5 and not index.store.has_article("story-2")
