@@ -221,6 +221,12 @@ class ServeSettings(Section):
     upload_max_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, description="body limit of POST /articles (admin)"
     )
+    upload_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="writes (POST /articles) run at once; more answer 503 with Retry-After "
+        "before their body is read",
+    )
     request_timeout_s: float = Field(
         default=30.0, gt=0, description="a request still running after this answers 503"
     )

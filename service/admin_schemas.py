@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from indexer.ids import ID_RULE, check_article_id
 from indexer.types import Article
 
 MAX_BATCH = 1000
@@ -32,7 +33,7 @@ class ArticleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(default=None, min_length=1, max_length=300)
+    id: str | None = Field(default=None, description=f"an id is {ID_RULE}")
     title: str = Field(min_length=1, max_length=1000)
     text: str = Field(min_length=1, description="the body that citations quote")
     url: str | None = Field(default=None, max_length=2000)
@@ -49,7 +50,7 @@ class ArticleIn(BaseModel):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str | None) -> str | None:
-        return None if value is None else _no_controls(_text(value)).strip()
+        return None if value is None else check_article_id(_no_controls(_text(value)).strip())
 
     @field_validator("title", "source", "section", "url")
     @classmethod

@@ -17,7 +17,7 @@ from indexer.second_stage import SecondStage
 from service import web
 from service.errors import install_error_handlers
 from service.generation import Generator
-from service.limits import BodySizeLimit, RequestTimeout
+from service.limits import BodySizeLimit, RequestTimeout, WriteSlots
 from service.live import LiveIndex
 from service.query_limits import apply_limits
 from service.routers import admin, articles, ask, health, search, stream
@@ -69,6 +69,7 @@ def create_app(
     for module in (health, search, ask, stream, articles, admin):
         app.include_router(module.router)
     app.include_router(web.router)
+    app.state.write_slots = WriteSlots(config.serve.upload_concurrency)
     app.mount(web.STATIC_PATH, web.static_files(), name="static")
     install_error_handlers(app)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from fastapi.exceptions import RequestValidationError
 
+from indexer.ids import ID_RULE, id_problem
 from service.live import LiveIndex
 from service.pipeline import Pipeline
 
@@ -22,3 +24,25 @@ def get_pipeline(request: Request) -> Pipeline:
 
 LiveDep = Annotated[LiveIndex, Depends(get_live)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def valid_article_id(
+    article_id: Annotated[str, Path(description=f"an article id: {ID_RULE}")],
+) -> str:
+    """The path's article id, refused with a 422 naming the rule when it is outside it."""
+    problem = id_problem(article_id)
+    if problem is not None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["path", "article_id"],
+                    "msg": f"article id {problem}; an id is {ID_RULE}",
+                    "input": article_id[:200],
+                }
+            ]
+        )
+    return article_id
+
+
+ArticleIdDep = Annotated[str, Depends(valid_article_id)]

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_body
@@ -29,14 +31,22 @@ async def send_error(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class BodyTooLarge(HTTPException):
+    """The body read so far passed the limit: a 413, raised inside the app by the read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than the limit of {limit} bytes")
+
+
 class BodySizeLimit:
     """Refuses request bodies over a size limit with 413, chunked ones too.
 
     The limit is ``max_bytes``, or ``path_limits[scope["path"]]`` for a path listed there (an
     exact match, e.g. ``{"/articles": settings.serve.upload_max_bytes}``). A declared
-    ``content-length`` over the limit is refused before the body is read; otherwise the body is
-    read up to the limit (never more is held in memory) and replayed to the app, so an oversized
-    body is refused before any route sees it.
+    ``content-length`` over the limit is refused before the body is read. Otherwise the body is
+    counted as the app reads it: nothing is read before a route asks for it (so a route that
+    refuses the request first, for a missing token, never reads its body), and the read that
+    passes the limit raises :class:`BodyTooLarge`, answered 413.
     """
 
     def __init__(
@@ -61,33 +71,36 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, limit)
+            await send_error(send, 413, BodyTooLarge(limit).detail)
             return
-        body = bytearray()
-        while True:
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
             message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunk = message.get("body", b"")
-            if len(body) + len(chunk) > limit:
-                await self._refuse(send, limit)
-                return
-            body.extend(chunk)
-            if not message.get("more_body", False):
-                break
-        replayed = False
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
+        await self.app(scope, counted, send)
 
-        await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
-        await send_error(send, 413, f"request body is larger than the limit of {limit} bytes")
+class WriteSlots:
+    """At most ``limit`` writes at once: :meth:`take` never waits (False: none free)."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"the write limit must be at least 1, got {limit}")
+        self.limit = limit
+        self._free = threading.BoundedSemaphore(limit)
+
+    def take(self) -> bool:
+        return self._free.acquire(blocking=False)
+
+    def give_back(self) -> None:
+        self._free.release()
 
 
 class RequestTimeout:

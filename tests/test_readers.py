@@ -116,7 +116,7 @@ def test_variant_without_section_or_caption(tmp_path: Path) -> None:
     path = tmp_path / "world" / "europe" / "harbour.md"
     path.write_text(VARIANT, encoding="utf-8")
     article = _only_article(list(TextArticleReader().read(path, tmp_path)))
-    assert article.id == "world/europe/harbour"
+    assert article.id == "world:europe:harbour"
     assert article.path == "world/europe/harbour.md"
     assert article.title == "Harbour expansion approved after two-year fight"
     assert article.section is None
@@ -260,16 +260,16 @@ def test_read_corpus_mixed_folder(tmp_path: Path) -> None:
         for i in items
         if isinstance(i, Skipped)
     }
-    assert set(articles) == {"seed", "web/harbour", "a1", "7"}
+    assert set(articles) == {"seed", "web:harbour", "a1", "7"}
     assert articles["seed"].title.startswith("China pours cold water")
     assert skipped["report.pdf"] == (
         "unsupported file type '.pdf'; supported: .htm, .html, .jsonl, .md, .txt"
     )
     assert skipped["web/harbour.txt"] == (
-        "duplicate article id 'web/harbour': first read from web/harbour.html"
+        "duplicate article id 'web:harbour': first read from web/harbour.html"
     )
     assert skipped["zz.jsonl:1"] == "duplicate article id 'a1': first read from records.jsonl:1"
-    assert articles["web/harbour"].path == "web/harbour.html"
+    assert articles["web:harbour"].path == "web/harbour.html"
     assert str(tmp_path / "missing") in skipped
     assert "records.jsonl:3" in skipped
     assert not any("hidden" in p or "DS_Store" in p for p in skipped)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -128,6 +129,10 @@ def test_bad_offsets_are_refused_with_a_reason(params: tuple[str | None, ...], r
         parse_span(10, *params)
 
 
+#: An id with characters a URL must encode (space, '&', '@', ':', brackets, quotes).
+ODD = quote("odd id & (1) @home: 'x'", safe="")
+
+
 @pytest.fixture(scope="module")
 def fake_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """One app for the module's page tests (they only read)."""
@@ -135,7 +140,7 @@ def fake_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     record = {
-        "_id": "dir/<odd> id",
+        "_id": "odd id & (1) @home: 'x'",
         "title": "Title with <script>alert(1)</script>",
         "text": "Para one has a <tag>.\n\nPara two is cited here. And more.",
         "publish_date": "2020-02-03",
@@ -151,10 +156,10 @@ def fake_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
 
 
 def test_article_view_marks_the_span_and_escapes_everything(fake_client: TestClient) -> None:
-    text = fake_client.get("/articles/dir/<odd> id").json()["text"]
+    text = fake_client.get(f"/articles/{ODD}").json()["text"]
     start = text.index("Para two")
     end = text.index(" And")
-    page = fake_client.get(f"/read/dir/%3Codd%3E%20id?start={start}&end={end}")
+    page = fake_client.get(f"/read/{ODD}?start={start}&end={end}")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert '<mark class="cited" id="cited">Para two is cited here.</mark>' in html
@@ -170,10 +175,10 @@ def test_article_view_errors_are_html_pages(fake_client: TestClient) -> None:
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
     assert "no article with id “no-such-article”" in missing.text.lower()
     assert 'role="alert"' in missing.text
-    bad = fake_client.get("/read/dir/%3Codd%3E%20id?start=9&end=2")
+    bad = fake_client.get(f"/read/{ODD}?start=9&end=2")
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("text/html")
     assert "Bad offsets" in bad.text and "not a span of this article" in bad.text
-    assert fake_client.get("/read/dir/%3Codd%3E%20id").status_code == 200  # no span: plain view
+    assert fake_client.get(f"/read/{ODD}").status_code == 200  # no span: plain view
 
 
 def test_home_page_and_static_files(fake_client: TestClient) -> None:
@@ -467,7 +472,9 @@ def test_search_lists_passages_and_a_date_range_narrows_them(page: Any, shot: Sh
     page.get_by_label("Published to").fill("2021-12-31")
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#search-form")).to_have_attribute("aria-busy", "false")
-    museum = next(a for a in EXTRA_ARTICLES if a["_id"] == "museum-reopens-2021")
+    museum = next(
+        a for a in EXTRA_ARTICLES if a["_id"] == "museum reopens (2021) & more: v1 @guardian"
+    )
     expect(results.first).to_be_visible()
     assert set(results.locator("p.title a").all_inner_texts()) == {museum["title"]}
     assert sent[-1]["published_from"] == "2021-01-01" and sent[-1]["published_to"] == "2021-12-31"
@@ -475,6 +482,12 @@ def test_search_lists_passages_and_a_date_range_narrows_them(page: Any, shot: Sh
     expect(results.first.locator(".date")).to_have_text("2021-09-04")
     expect(results.first.locator(".source")).to_have_text("The Guardian")
     shot(page, "search-filtered")
+
+    # Its id holds spaces, '&', ':', '@' and brackets: the link encodes it and the view opens.
+    results.first.locator("p.title a").click()
+    page.wait_for_url("**/read/**")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(museum["title"])
+    expect(page.locator("mark#cited")).to_be_visible()
 
 
 @pytest.mark.slow

@@ -62,7 +62,7 @@ EXTRA_ARTICLES: list[dict[str, Any]] = [
         "authors": "Roger Harrabin",
     },
     {
-        "_id": "museum-reopens-2021",
+        "_id": "museum reopens (2021) & more: v1 @guardian",
         "title": "National museum reopens after two-year renovation",
         "text": (
             "The national history museum reopened its doors on Saturday after a renovation "

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from indexer.dates import parse_reference, resolve_relative
+from indexer.ids import ID_RULE, id_problem
 from indexer.readers.base import ArticleReader
 from indexer.readers.html import HtmlArticleReader
 from indexer.readers.jsonl import JsonlArticleReader
@@ -164,7 +165,12 @@ def read_corpus(
                 item = _dated(item, reference or published_at)
                 where = str(root / _location(item))
                 first = first_seen.get(item.id)
-                if first is not None:
+                problem = id_problem(item.id)
+                if problem is not None:
+                    item = Skipped(
+                        where, f"article id {item.id[:80]!r} {problem}; an id is {ID_RULE}"
+                    )
+                elif first is not None:
                     reason = f"duplicate article id '{item.id}': first read from {first}"
                     item = Skipped(where, reason)
                 else:

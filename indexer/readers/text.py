@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.ids import derived_id
 from indexer.readers.base import ArticleReader
 from indexer.types import Article, Skipped
 
@@ -90,9 +91,10 @@ def relative_path(path: Path, root: Path) -> str:
 
 
 def path_article_id(path: Path, root: Path) -> str:
-    """The article id of a one-article file: its relative posix path without the suffix."""
+    """The article id of a one-article file: its relative path without the suffix, folders
+    joined with ``:`` (:func:`indexer.ids.derived_id`)."""
     rel = Path(relative_path(path, root))
-    return rel.with_suffix("").as_posix() if rel.suffix else rel.as_posix()
+    return derived_id(rel.with_suffix("").as_posix() if rel.suffix else rel.as_posix())
 
 
 def _is_name(text: str, *, place: bool = False) -> bool:

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import secrets
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -29,8 +30,9 @@ from service.admin_schemas import (
     StoreResponse,
     request_body_schema,
 )
-from service.deps import LiveDep
+from service.deps import ArticleIdDep, LiveDep
 from service.errors import error_responses
+from service.limits import WriteSlots
 
 router = APIRouter(tags=["admin"])
 
@@ -41,7 +43,8 @@ _DESCRIBED = {
     404: "no article with this id",
     415: "the body is neither JSON nor multipart/form-data",
     422: "invalid article (each invalid field with the reason) or no readable uploaded file",
-    503: "another writer holds the index (retry), or the index cannot be changed",
+    503: "another writer holds the index or too many uploads run at once (retry after "
+    "Retry-After), or the index cannot be changed",
 }
 
 
@@ -71,13 +74,33 @@ def require_admin(request: Request, live: LiveDep) -> None:
 Admin = Annotated[None, Depends(require_admin)]
 
 
+async def upload_slot(request: Request, live: LiveDep) -> AsyncIterator[None]:
+    """One of the ``CITED_UPLOAD_CONCURRENCY`` write slots, held until the response; none free:
+    503 with Retry-After (taken after the token check, before the body is read)."""
+    slots: WriteSlots = request.app.state.write_slots
+    if not slots.take():
+        raise HTTPException(
+            status_code=503,
+            detail=f"{slots.limit} uploads are already running (CITED_UPLOAD_CONCURRENCY): "
+            "retry in a few seconds",
+            headers={"Retry-After": "5"},
+        )
+    try:
+        yield
+    finally:
+        slots.give_back()
+
+
+Slot = Annotated[None, Depends(upload_slot)]
+
+
 @router.post(
     "/articles",
     response_model=StoreResponse,
     openapi_extra={"requestBody": request_body_schema()},
     responses=error_responses(401, 403, 413, 415, 422, 500, 503, descriptions=_DESCRIBED),
 )
-async def add_articles(request: Request, live: LiveDep, _: Admin) -> StoreResponse:
+async def add_articles(request: Request, live: LiveDep, _: Admin, __: Slot) -> StoreResponse:
     """Add articles or replace them (same id): JSON (one article or ``{"articles": [...]}``) or
     uploaded files (``file`` fields: .txt .md .html .htm .jsonl). Unchanged articles are not
     re-embedded. Answers with the stored ids and the version now being served."""
@@ -109,7 +132,7 @@ async def add_articles(request: Request, live: LiveDep, _: Admin) -> StoreRespon
     response_model=DeleteResponse,
     responses=error_responses(401, 403, 404, 422, 500, 503, descriptions=_DESCRIBED),
 )
-async def delete_article(article_id: str, live: LiveDep, _: Admin) -> DeleteResponse:
+async def delete_article(article_id: ArticleIdDep, live: LiveDep, _: Admin) -> DeleteResponse:
     """Remove one article from the index (a new version, served before the response)."""
     report = await _change(live, delete=[article_id])
     if report.not_found:
@@ -151,6 +174,8 @@ async def _json_articles(request: Request) -> list[Article]:
 async def _uploaded_articles(request: Request) -> tuple[list[Article], list[Skipped]]:
     try:
         form = await request.form()
+    except HTTPException:  # the body is over the limit (413)
+        raise
     except Exception as exc:  # malformed multipart: the parser's own error is the reason
         raise _invalid_upload(f"unreadable multipart body: {exc}") from exc
     uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
@@ -171,8 +196,11 @@ async def _uploaded_articles(request: Request) -> tuple[list[Article], list[Skip
             target.parent.mkdir()
             target.write_bytes(await upload.read())
             for item in read_corpus([target]):
-                if isinstance(item, Skipped):
-                    skipped.append(Skipped(name, item.reason))
+                if isinstance(item, Skipped):  # the file's name, and the line of a bad record
+                    line = item.path.removeprefix(str(target))
+                    skipped.append(
+                        Skipped(name + line if line.startswith(":") else name, item.reason)
+                    )
                 else:
                     articles.append(dataclasses.replace(item, path=name))
     if not articles:

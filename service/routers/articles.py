@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from indexer.errors import ArticleNotFoundError
-from service.deps import PipelineDep
+from service.deps import ArticleIdDep, PipelineDep
 from service.errors import error_responses
 from service.schemas import ArticleOut
 
@@ -17,7 +17,7 @@ router = APIRouter(tags=["articles"])
         404, 422, 500, 503, descriptions={404: "no article with this id in this index"}
     ),
 )
-def get_article(article_id: str, pipeline: PipelineDep) -> ArticleOut:
+def get_article(article_id: ArticleIdDep, pipeline: PipelineDep) -> ArticleOut:
     """One article with its full text: the text every citation's offsets refer to."""
     try:
         article = pipeline.index.article(article_id)

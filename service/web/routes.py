@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from indexer.errors import ArticleNotFoundError
+from indexer.ids import ID_RULE, id_problem
 from service.deps import PipelineDep, get_live
 from service.routers.health import describe
 from service.web.highlight import BadSpanError, parse_span, render_paragraphs
@@ -57,6 +58,15 @@ def read(
     sa_end: OffsetParam = None,
 ) -> HTMLResponse:
     """One article, its paragraphs escaped, ``text[start:end)`` in ``<mark id="cited">``."""
+    problem = id_problem(article_id)
+    if problem is not None:
+        return _error_page(
+            request,
+            pipeline,
+            422,
+            "Not an article id",
+            f"“{article_id[:200]}” is not an article id: it {problem}; an id is {ID_RULE}.",
+        )
     try:
         article = pipeline.index.article(article_id)
     except ArticleNotFoundError:

@@ -24,7 +24,7 @@
 
   /** The article view of `articleId`, scrolled to text[start:end). */
   function readUrl(articleId, start, end, extra) {
-    const path = String(articleId).split("/").map(encodeURIComponent).join("/");
+    const path = encodeURIComponent(String(articleId));  // ids never hold "/" (indexer/ids.py)
     const params = new URLSearchParams({ start: String(start), end: String(end) });
     for (const [name, value] of Object.entries(extra || {})) {
       if (Number.isInteger(value)) params.set(name, String(value));
