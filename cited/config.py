@@ -224,6 +224,9 @@ class ServeSettings(Section):
     request_timeout_s: float = Field(
         default=30.0, gt=0, description="a request still running after this answers 503"
     )
+    max_json_depth: int = Field(
+        default=32, ge=2, le=200, description="deepest nesting of a JSON body (deeper: 422)"
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token of the write routes (POST/DELETE /articles); unset: disabled",

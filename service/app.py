@@ -17,6 +17,7 @@ from indexer.second_stage import SecondStage
 from service import web
 from service.errors import install_error_handlers
 from service.generation import Generator
+from service.json_bodies import JsonBodyCheck
 from service.limits import BodySizeLimit, RequestTimeout
 from service.live import LiveIndex
 from service.query_limits import apply_limits
@@ -79,6 +80,8 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # Outermost last: RequestTimeout > BodySizeLimit > JsonBodyCheck > app.
+    app.add_middleware(JsonBodyCheck, max_depth=config.serve.max_json_depth)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=config.serve.max_body_bytes,
