@@ -230,6 +230,13 @@ class ServeSettings(Section):
     max_json_depth: int = Field(
         default=32, ge=2, le=200, description="deepest nesting of a JSON body (deeper: 422)"
     )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a connection that has not sent a whole request head (request line and "
+        "headers) this long after it opened, or after the first byte of its next request, is "
+        "closed (slow-header clients)",
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token of the write routes (POST/DELETE /articles); unset, empty or "
