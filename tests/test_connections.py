@@ -42,18 +42,17 @@ def seconds_until_closed(sockets: dict[socket.socket, str], since: float) -> dic
     closed: dict[str, float] = {}
     with selectors.DefaultSelector() as selector:
         for sock in sockets:
-            selector.register(sock, selectors.EVENT_READ)
+            selector.register(sock, selectors.EVENT_READ, data=sock)
         while len(closed) < len(sockets) and time.monotonic() - since < PATIENCE_S:
             for key, _ in selector.select(timeout=0.2):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
+                ready: socket.socket = key.data
                 try:
-                    data = sock.recv(65536)
+                    data = ready.recv(65536)
                 except ConnectionResetError:
                     data = b""
                 if not data:
-                    closed[sockets[sock]] = time.monotonic() - since
-                    selector.unregister(sock)
+                    closed[sockets[ready]] = time.monotonic() - since
+                    selector.unregister(ready)
     for sock in sockets:
         sock.close()
     return {name: closed.get(name, float("inf")) for name in sockets.values()}
