@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
 from service.schemas import ErrorResponse, ValidationErrorResponse
+from service.security_headers import headers_for
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ def _readable(error: Any) -> Any:
 async def unexpected_exception_handler(request: Request, exc: Exception) -> Response:
     """500 with a generic body; the traceback goes to the log, never to the client.
 
-    Starlette re-raises the exception after this answer, so the server may log it again.
+    Starlette re-raises the exception after this answer, so the server may log it again. It
+    answers outside every middleware, so the security headers are added here.
     """
     logger.error(
         "%s %s failed with an unexpected %s",
@@ -179,7 +181,7 @@ async def unexpected_exception_handler(request: Request, exc: Exception) -> Resp
         type(exc).__name__,
         exc_info=exc,
     )
-    return error_response(500, INTERNAL_ERROR_DETAIL)
+    return error_response(500, INTERNAL_ERROR_DETAIL, headers_for("application/json"))
 
 
 def install_error_handlers(app: FastAPI) -> None:
