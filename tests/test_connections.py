@@ -12,7 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from cited.config import ServeSettings
+from service.serving import HeadTimeoutProtocol, head_timeout_protocol
 from tests.processes import free_port, running
 
 HEAD_TIMEOUT_S = 1.5
@@ -108,7 +111,7 @@ def test_a_kept_alive_connection_gets_the_timeout_again_for_its_next_head(
 ) -> None:
     _, port = server
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    time.sleep(HEAD_TIMEOUT_S * 0.6)  # a slow start, still under the timeout
+    time.sleep(HEAD_TIMEOUT_S * 0.4)  # a slow start, still under the timeout
     sock.sendall(b"GET /health HTTP/1.1\r\nHost: cited\r\n\r\n")
     answer = b""
     while not answer.endswith(b"}"):
@@ -120,3 +123,11 @@ def test_a_kept_alive_connection_gets_the_timeout_again_for_its_next_head(
     sock.setblocking(False)
     closed = seconds_until_closed({sock: "kept alive"}, started)
     assert HEAD_TIMEOUT_S * 0.9 <= closed["kept alive"] < PATIENCE_S, closed
+
+
+def test_the_protocol_class_carries_its_timeout() -> None:
+    protocol = head_timeout_protocol(2.5)
+    assert issubclass(protocol, H11Protocol) and protocol.head_timeout_s == 2.5
+    assert HeadTimeoutProtocol.head_timeout_s == ServeSettings().header_timeout_s == 10.0
+    with pytest.raises(ValueError, match="positive number of seconds: 0"):
+        head_timeout_protocol(0)
