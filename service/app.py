@@ -17,10 +17,12 @@ from indexer.second_stage import SecondStage
 from service import web
 from service.errors import install_error_handlers
 from service.generation import Generator
+from service.json_bodies import JsonBodyCheck
 from service.limits import BodySizeLimit, RequestTimeout, WriteSlots
 from service.live import LiveIndex
 from service.query_limits import apply_limits
 from service.routers import admin, articles, ask, health, search, stream
+from service.security_headers import SecurityHeaders
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # Outermost last: SecurityHeaders > RequestTimeout > BodySizeLimit > JsonBodyCheck > app.
+    app.add_middleware(JsonBodyCheck, max_depth=config.serve.max_json_depth)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=config.serve.max_body_bytes,
@@ -90,4 +94,6 @@ def create_app(
         timeout_s=config.serve.request_timeout_s,
         exempt=[("POST", "/articles"), ("DELETE", "/articles/")],
     )
+    docs = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url]
+    app.add_middleware(SecurityHeaders, docs_paths=[path for path in docs if path])
     return app

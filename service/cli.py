@@ -207,6 +207,7 @@ def serve(
     import uvicorn
 
     from service.app import create_app
+    from service.serving import head_timeout_protocol
 
     parts = cli_parts(ctx)
     settings = parts.settings
@@ -216,7 +217,12 @@ def serve(
     except CitedError as exc:
         raise _fail(exc) from exc
     app = create_app(parts=parts)
-    uvicorn.run(app, host=host or settings.serve.host, port=port or settings.serve.port)
+    uvicorn.run(
+        app,
+        host=host or settings.serve.host,
+        port=port or settings.serve.port,
+        http=head_timeout_protocol(settings.serve.header_timeout_s),
+    )
 
 
 def setup_logging() -> None:

@@ -5,11 +5,15 @@ existing clients work; ``status`` repeats the HTTP status and ``error`` is its r
 :func:`install_error_handlers` makes FastAPI's own errors (404, 405, 422, ...), the routes'
 ``HTTPException`` errors and unexpected exceptions (500) answer in this shape; the middlewares
 of :mod:`service.limits` (413, 503) build the same body with :func:`error_body`.
+
+An error body always encodes as strict JSON (:func:`json_safe`): a 422 echoes what the client
+sent, which may hold NaN, infinities, lone surrogates, huge integers or deep nesting.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -22,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
 from service.schemas import ErrorResponse, ValidationErrorResponse
+from service.security_headers import headers_for
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +55,48 @@ def reason_phrase(status: int) -> str:
         return "Error"
 
 
+#: Nesting kept when a 422 echoes the client's input; deeper values are shown as ``"..."``.
+ECHO_DEPTH = 8
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """``value`` as strict JSON that always encodes: non-finite floats as the strings ``"NaN"``,
+    ``"Infinity"``, ``"-Infinity"``; lone surrogates in strings (and keys) as ``\\udXXX``
+    escapes; integers too long to print as a description; containers deeper than
+    :data:`ECHO_DEPTH` as ``"..."``; exceptions, bytes and other objects as text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, int):
+        try:
+            str(value)
+        except ValueError:  # over sys.get_int_max_str_digits()
+            return f"an integer of about {int(value.bit_length() * math.log10(2))} digits"
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict | list | tuple) and depth >= ECHO_DEPTH:
+        return "..."
+    if isinstance(value, dict):
+        return {json_safe(str(k)): json_safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v, depth + 1) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, BaseException):
+        return json_safe(str(value))
+    try:  # dates, enums, models ...: JSON primitives and containers, made safe in turn
+        return json_safe(jsonable_encoder(value), depth)
+    except (TypeError, ValueError):
+        return json_safe(str(value))
+
+
 def error_body(status: int, detail: Any) -> dict[str, Any]:
-    """The body of every error response; ``detail`` must be JSON-serialisable."""
-    return {"detail": detail, "status": status, "error": reason_phrase(status)}
+    """The body of every error response, strict JSON whatever ``detail`` holds."""
+    return {"detail": json_safe(detail), "status": status, "error": reason_phrase(status)}
 
 
 def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -107,13 +151,28 @@ def allowed_methods(request: Request) -> str:
 async def validation_exception_handler(request: Request, exc: Exception) -> Response:
     """422 with FastAPI's list of validation errors as ``detail``."""
     assert isinstance(exc, RequestValidationError)
-    return error_response(422, _jsonable_errors(exc.errors()))
+    return error_response(422, [_readable(error) for error in exc.errors()])
+
+
+def _readable(error: Any) -> Any:
+    """Pydantic's ``string_unicode`` ("unable to parse raw data as a unicode string") says what
+    is wrong with the text instead: where its first lone surrogate is."""
+    if not isinstance(error, dict) or error.get("type") != "string_unicode":
+        return error
+    text = error.get("input")
+    where = ""
+    if isinstance(text, str):
+        at = next((i for i, c in enumerate(text) if 0xD800 <= ord(c) <= 0xDFFF), None)
+        if at is not None:
+            where = f": a lone surrogate \\u{ord(text[at]):04x} at character {at}"
+    return {**error, "msg": f"not valid Unicode text{where}; send UTF-8 text"}
 
 
 async def unexpected_exception_handler(request: Request, exc: Exception) -> Response:
     """500 with a generic body; the traceback goes to the log, never to the client.
 
-    Starlette re-raises the exception after this answer, so the server may log it again.
+    Starlette re-raises the exception after this answer, so the server may log it again. It
+    answers outside every middleware, so the security headers are added here.
     """
     logger.error(
         "%s %s failed with an unexpected %s",
@@ -122,24 +181,7 @@ async def unexpected_exception_handler(request: Request, exc: Exception) -> Resp
         type(exc).__name__,
         exc_info=exc,
     )
-    return error_response(500, INTERNAL_ERROR_DETAIL)
-
-
-def _jsonable_errors(errors: Any) -> Any:
-    """The validation errors as JSON: ``ctx`` may hold exception objects, ``input`` bytes."""
-
-    def encode(value: Any) -> Any:
-        if isinstance(value, BaseException):
-            return str(value)
-        if isinstance(value, bytes):
-            return value.decode("utf-8", errors="replace")
-        if isinstance(value, dict):
-            return {str(k): encode(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [encode(v) for v in value]
-        return value
-
-    return jsonable_encoder(encode(errors))
+    return error_response(500, INTERNAL_ERROR_DETAIL, headers_for("application/json"))
 
 
 def install_error_handlers(app: FastAPI) -> None:

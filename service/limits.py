@@ -20,8 +20,9 @@ from service.errors import error_body
 logger = logging.getLogger(__name__)
 
 
-async def send_error(send: Send, status: int, detail: str) -> None:
-    """A complete JSON error response, sent straight from an ASGI middleware."""
+async def send_error(send: Send, status: int, detail: Any) -> None:
+    """A complete JSON error response, sent straight from an ASGI middleware (``detail`` as in
+    :func:`service.errors.error_body`)."""
     body = json.dumps(error_body(status, detail)).encode()
     headers = [
         (b"content-type", b"application/json"),

@@ -1,5 +1,9 @@
 """Property-based API test: requests generated from the OpenAPI schema, valid and invalid ones,
 never get a 5xx nor a status code (or body) that the schema does not document for the route.
+And the same valid bodies with one value replaced by something Python's JSON parser reads but
+no request may carry (NaN, infinities, lone surrogates, deep nesting, huge integers, bytes that
+are not UTF-8), sent as raw bytes to every route: a 4xx with a strict-JSON error body, never a
+5xx.
 
 A bounded run over the app on a small fake-embedder index, through ASGI (no server). The web
 HTML routes are not in the schema (``include_in_schema=False``) so they are not exercised.
@@ -12,6 +16,7 @@ operation's Hypothesis strategy (``APIOperation.as_strategy``) is driven here wi
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -19,7 +24,10 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -32,6 +40,7 @@ from schemathesis.python import asgi
 
 from cited.config import Settings
 from service.app import create_app
+from service.schemas import AskRequest, SearchRequest
 from tests.api_support import build_small_index
 from tests.fakes import HashingEmbedder
 
@@ -60,7 +69,7 @@ OPERATIONS = [
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
+def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     embedder = HashingEmbedder()
     index_dir = build_small_index(tmp_path_factory.mktemp("schemathesis"), embedder)
     settings = Settings.of(
@@ -71,7 +80,11 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesi
         reload_interval_s=0,
         admin_token=TOKEN,
     )
-    app = create_app(settings, embedder=embedder)
+    return create_app(settings, embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def api_schema(app: FastAPI) -> Iterator[schemathesis.BaseSchema]:
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
     asgi.shutdown_lifespans()  # from_asgi started the app's lifespan: close the index
 
@@ -115,4 +128,112 @@ def test_documented_statuses_and_no_server_errors(
 
     run()
     logger.info("%s %s (%s): statuses %s", method, path, mode, dict(sorted(statuses.items())))
+    assert statuses
+
+
+# Hostile values in otherwise valid bodies, sent as raw bytes.
+
+#: Per operation; raise it for a deeper run (CITED_HOSTILE_EXAMPLES).
+HOSTILE_EXAMPLES = int(os.environ.get("CITED_HOSTILE_EXAMPLES", "60"))
+SURROGATES = [b"\\ud800", b"\\udfff", b"\\udbff\\udbff", b"\\udc00x"]
+
+
+def _string(prefix: str, inner: bytes) -> bytes:
+    return b'"' + json.dumps(prefix)[1:-1].encode() + inner + b'"'
+
+
+#: Raw JSON values that Python's parser reads (or that are bytes it guesses at) and that no
+#: request may carry.
+HOSTILE: st.SearchStrategy[bytes] = st.one_of(
+    st.sampled_from([b"NaN", b"Infinity", b"-Infinity", b"1e400", b"-1e400", b"[NaN]"]),
+    st.builds(_string, st.text(max_size=6), st.sampled_from(SURROGATES)),
+    st.integers(33, 12_000).map(lambda n: b"[" * n + b"]" * n),
+    st.integers(33, 2_000).map(lambda n: b'{"a":' * n + b"1" + b"}" * n),
+    st.integers(4_301, 6_000).map(lambda n: b"-" * (n % 2) + b"9" * n),
+    st.builds(_string, st.text(max_size=6), st.sampled_from([b"\xff", b"\xed\xa0\x80", b"\xe9"])),
+)
+#: The fields of each body: a bad value there must be refused (elsewhere, as an unknown key of
+#: a body that ignores unknown keys, it may be ignored). ``None``: every key is a field.
+FIELDS: dict[str, frozenset[str] | None] = {
+    "/search": frozenset(SearchRequest.model_fields),
+    "/ask": frozenset(AskRequest.model_fields),
+    "/ask/stream": frozenset(AskRequest.model_fields),
+    "/articles": None,  # ArticleIn and ArticleBatch forbid unknown keys
+}
+MARKER = "\u2603 hostile value \u2603"
+
+
+def locations(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """The path of ``value`` itself and of every value inside it."""
+    found = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += locations(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += locations(item, (*path, index))
+    return found
+
+
+def inject(body: Any, path: tuple[str | int, ...], token: bytes) -> bytes:
+    """``body`` as JSON with the value at ``path`` replaced by the raw JSON text ``token``."""
+    if not path:
+        return token
+    copy = json.loads(json.dumps(body))
+    parent = copy
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = MARKER
+    return json.dumps(copy).encode().replace(json.dumps(MARKER).encode(), token)
+
+
+def strict_json(text: bytes) -> Any:
+    """``text`` as strict JSON: UTF-8 (so no lone surrogate), no NaN or Infinity."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in a response body: {text[:300]!r}")
+
+    return json.loads(text.decode("utf-8"), parse_constant=refuse)
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_hostile_values_in_a_body_are_a_4xx_never_a_5xx(
+    app: FastAPI, api_schema: schemathesis.BaseSchema, method: str, path: str
+) -> None:
+    operation = api_schema[path][method]
+    reads_body = method == "POST"
+    media_type = "application/json" if reads_body else None
+    strategy = operation.as_strategy(generation_mode=GenerationMode.POSITIVE, media_type=media_type)
+    headers = {"content-type": "application/json", "authorization": f"Bearer {TOKEN}"}
+    statuses: dict[int, int] = {}
+
+    @settings(
+        max_examples=HOSTILE_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy, token=HOSTILE, data=st.data())
+    def run(case: schemathesis.Case[Any], token: bytes, data: st.DataObject) -> None:
+        base = case.body if reads_body and isinstance(case.body, dict | list) else {"x": 1}
+        where = data.draw(st.sampled_from(locations(base)), label="replaced")
+        response = client.request(
+            method, case.formatted_path, content=inject(base, where, token), headers=headers
+        )
+        status = response.status_code
+        statuses[status] = statuses.get(status, 0) + 1
+        assert status < 500, response.text[:500]
+        fields = FIELDS.get(path, frozenset())
+        if reads_body and (not where or fields is None or where[0] in fields):
+            assert status in (413, 422), (where, token[:80], response.text[:500])
+        if status >= 400:
+            assert response.headers["content-type"] == "application/json"
+            body = strict_json(response.content)
+            assert set(body) == {"detail", "status", "error"} and body["status"] == status
+
+    # Its own lifespan: schemathesis's pytest plugin ends the one it starts after each test.
+    with TestClient(app, raise_server_exceptions=False) as client:
+        run()
+    logger.info("%s %s (hostile bodies): statuses %s", method, path, dict(sorted(statuses.items())))
     assert statuses

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message, Scope
 
 from indexer.ids import ID_RULE, check_article_id, derived_id, id_problem
 from indexer.readers import read_corpus
@@ -29,7 +29,7 @@ def raw_post(client: TestClient, headers: dict[str, str], body: bytes) -> tuple[
     pulled = 0
     status = 0
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         nonlocal pulled
         if pieces:
             piece = pieces.pop(0)
@@ -37,12 +37,12 @@ def raw_post(client: TestClient, headers: dict[str, str], body: bytes) -> tuple[
             return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
 
-    scope = {
+    scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -60,9 +60,13 @@ def raw_post(client: TestClient, headers: dict[str, str], body: bytes) -> tuple[
         "server": ("testserver", 80),
         "state": {},
     }
+
+    async def run() -> None:
+        await client.app(scope, receive, send)
+
     portal = client.portal
     assert portal is not None
-    portal.call(client.app, scope, receive, send)
+    portal.call(run)
     return status, pulled
 
 
