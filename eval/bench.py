@@ -53,7 +53,8 @@ SIZES = {
 ANN_TARGET = {"recall_at_10": 0.95, "bytes_per_vector": 600}
 
 
-def _questions(data_dir: Path) -> list[str]:
+def questions_in(data_dir: Path) -> list[str]:
+    """The news questions of the data folder (news_2022 and news_2023), each once."""
     questions: list[str] = []
     for name in ("news_2022", "news_2023"):
         path = data_dir / name / "queries.jsonl"
@@ -180,7 +181,7 @@ def run_bench(
     }
     runs, served = measure_http(
         index_dir,
-        _questions(settings.index.data_dir),
+        questions_in(settings.index.data_dir),
         size.per_run,
         out / "server.log",
     )

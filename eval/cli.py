@@ -330,9 +330,21 @@ def bench(
         bool, typer.Option("--quick", help="smaller sizes: under 10 minutes on 2 cores")
     ] = False,
     out: OutOpt = None,
+    streams: Annotated[
+        int,
+        typer.Option(
+            "--streams",
+            min=0,
+            help="instead: server memory over this many POST /ask/stream requests on an index "
+            "of the corpus (CITED_CORPUS), in --rounds rounds from --clients clients",
+        ),
+    ] = 0,
+    clients: Annotated[int, typer.Option("--clients", min=1)] = 20,
+    rounds: Annotated[int, typer.Option("--rounds", min=1)] = 5,
 ) -> None:
     """Indexing speed against the raw model, HTTP latency on a large index, ANN at scale:
-    prints the tables and writes bench.json, bench.md and bench.png."""
+    prints the tables and writes bench.json, bench.md and bench.png (with --streams: server
+    memory under streaming, streams.json, streams.md and streams.png)."""
     import time
 
     from cited.compose import cli_parts
@@ -341,6 +353,16 @@ def bench(
 
     parts = cli_parts(ctx)
     folder = out or Path(".cache/bench-out") / time.strftime("%Y%m%dT%H%M%S")
+    if streams:
+        from eval.bench_streams import StreamPlan
+        from eval.bench_streams_cli import run_streams
+
+        try:
+            typer.echo(run_streams(parts, StreamPlan(streams, clients, rounds), folder))
+        except (CitedError, ValueError) as exc:
+            raise _fail(str(exc)) from exc
+        typer.echo(f"wrote {folder}/streams.json, streams.md, streams.png")
+        return
     try:
         result = run_bench(
             parts.settings, folder, quick, parts.embedder, second_stage=parts.second_stage

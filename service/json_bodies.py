@@ -20,9 +20,8 @@ from email.message import Message as EmailMessage
 from typing import Any
 
 import numpy as np
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from service.limits import send_error
 
 #: Methods whose bodies the routes read.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -119,11 +118,21 @@ def problems(body: bytes, max_depth: int) -> list[dict[str, Any]]:
     return []
 
 
+class BadJsonBody(HTTPException):
+    """A JSON body the routes' parser cannot read: a 422 whose ``detail`` says why, raised
+    inside the app by the read."""
+
+    def __init__(self, detail: list[dict[str, Any]]) -> None:
+        super().__init__(422, detail)
+
+
 class JsonBodyCheck:
     """Answers 422 (the API's error body) to a JSON request body that the routes' parser cannot
     read (see the module's docstring); every other request goes through unchanged.
 
-    It reads the whole body, so it belongs inside :class:`service.limits.BodySizeLimit`.
+    The body is checked when the app first reads it, never before: a route that refuses a
+    request first (a write without its token) reads nothing. It belongs inside
+    :class:`service.limits.BodySizeLimit`, which bounds what it reads.
     """
 
     def __init__(self, app: ASGIApp, max_depth: int) -> None:
@@ -136,26 +145,25 @@ class JsonBodyCheck:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS or not is_json(scope):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        found = problems(body, self.max_depth)
-        if found:
-            await send_error(send, 422, found)
-            return
-        replayed = False
+        read = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        async def checked() -> Message:
+            nonlocal read
+            if read:
+                return await receive()
+            read = True
+            chunks: list[bytes] = []
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":  # the client went away
+                    return message
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body = b"".join(chunks)
+            found = problems(body, self.max_depth)
+            if found:
+                raise BadJsonBody(found)
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+        await self.app(scope, checked, send)

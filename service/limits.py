@@ -85,7 +85,19 @@ class BodySizeLimit:
                     raise BodyTooLarge(limit)
             return message
 
-        await self.app(scope, counted, send)
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge as exc:  # raised where no route turned it into its response
+            if started:
+                raise
+            await send_error(send, 413, exc.detail)
 
 
 class WriteSlots:

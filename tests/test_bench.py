@@ -159,3 +159,23 @@ def test_the_quick_bench_runs_end_to_end_in_every_mode_of_the_index(
     assert result["http_index"]["articles"] == 16
     assert f"default mode {settings.retrieval.mode}" in (out / "bench.md").read_text()
     assert json.loads((out / "bench.json").read_text())["default_mode"] == settings.retrieval.mode
+
+
+def test_streams_are_measured_with_the_server_memory_per_round(
+    seed_index: Path, tmp_path: Path
+) -> None:
+    """A small run of `cited bench --streams` against a real server over the seed index."""
+    from eval.bench_streams import StreamPlan, measure_streams, write_streams_report
+
+    questions = ["Why is a meeting of the defence ministers unlikely?", "Who is Li Shangfu?"]
+    plan = StreamPlan(streams=6, clients=2, rounds=2)
+    result = measure_streams(seed_index, questions, plan, tmp_path / "server.log")
+    assert [r["streams"] for r in result["rounds"]] == [3, 3]
+    assert all(r["failed"] == 0 for r in result["rounds"])
+    assert result["rss_before_mb"] > 50 and result["rss_peak_mb"] >= result["rss_before_mb"]
+    assert len(result["samples"]) >= 3
+    table = write_streams_report(result, tmp_path / "out")
+    assert "| 2 | 3 | 0 |" in table
+    assert (tmp_path / "out" / "streams.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="streams >= rounds"):
+        StreamPlan(streams=1, clients=1, rounds=2)
