@@ -57,6 +57,8 @@ class Parts:
         if unknown:
             raise TypeError(f"unknown parts {unknown}; valid parts: {', '.join(PART_NAMES)}")
         self.settings = settings if settings is not None else Settings()
+        #: A version opened (and verified) ahead of the app: see :meth:`take_served`.
+        self._kept: tuple[Index, list[Skipped]] | None = None
         # A given part is stored where cached_property looks first: the instance dict.
         self.__dict__.update(given)
 
@@ -120,19 +122,31 @@ class Parts:
         (see :meth:`open_served`); fast, and fails with a clear reason."""
         return self.open_served(index_dir)[0]
 
-    def open_served(self, index_dir: Path | None = None) -> tuple[Index, list[Skipped]]:
+    def open_served(
+        self, index_dir: Path | None = None, *, keep: bool = False
+    ) -> tuple[Index, list[Skipped]]:
         """The newest version of ``index_dir`` that verifies, checked as
         ``CITED_VERIFY_CHECKSUMS`` says and against the configured vector store, with the
-        damaged newer versions it passed over (each logged as an error)."""
+        damaged newer versions it passed over (each logged as an error). With ``keep``, it is
+        also kept for :meth:`take_served`."""
         from indexer.build import store_options
         from indexer.index import open_newest
 
         index = self.settings.index
-        return open_newest(
+        opened = open_newest(
             index_dir or index.index_dir,
             verify=index.verify_checksums,
             store=store_options(self.settings),
         )
+        if keep:
+            self._kept = opened
+        return opened
+
+    def take_served(self) -> tuple[Index, list[Skipped]] | None:
+        """The version opened with ``keep`` (once): `cited serve` opens and checks it before
+        the server starts, and the app serves it without reading every file again."""
+        kept, self._kept = self._kept, None
+        return kept
 
     def pipeline(self, index: Index | None = None, *, generator: bool = True) -> Pipeline:
         """Search and ask over ``index`` (default: :meth:`open_index`, opened before any model

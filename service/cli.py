@@ -212,7 +212,7 @@ def serve(
     parts = cli_parts(ctx)
     settings = parts.settings
     try:  # fail fast with a one-line reason instead of a traceback from the lifespan
-        parts.open_index().close()
+        parts.open_served(keep=True)  # checked once: the app serves what this opened
         _ = parts.embedder, parts.second_stage  # built once here, kept for the app
     except CitedError as exc:
         raise _fail(exc) from exc

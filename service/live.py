@@ -26,8 +26,15 @@ from cited.config import Settings
 from indexer.build import options_from, store_options
 from indexer.embedders.base import Embedder
 from indexer.errors import CitedError
-from indexer.index import open_version
-from indexer.integrity import REPAIR_COMMAND, Damage, Fingerprint, find_damage, fingerprint
+from indexer.index import Index, open_version
+from indexer.integrity import (
+    REPAIR_COMMAND,
+    Damage,
+    Fingerprint,
+    Skipped,
+    find_damage,
+    fingerprint,
+)
 from indexer.layout import version_folder
 from indexer.second_stage import SecondStage
 from indexer.types import Article
@@ -48,6 +55,7 @@ class LiveIndex:
         embedder: Embedder,
         generator: Generator | None,
         second_stage: SecondStage | None = None,
+        opened: tuple[Index, list[Skipped]] | None = None,
     ):
         self.settings = settings
         self.embedder = embedder
@@ -55,7 +63,7 @@ class LiveIndex:
         self.second_stage = second_stage
         from cited.compose import Parts  # the one place the configured index is opened
 
-        index, skipped = Parts(settings).open_served()
+        index, skipped = opened or Parts(settings).open_served()
         self.pipeline = Pipeline.over(index, embedder, settings, generator, second_stage)
         self.last_error: str | None = None
         #: Damaged files of the served version found by :meth:`audit` (empty: intact).

@@ -247,3 +247,18 @@ def test_upload_to_a_damaged_index_names_the_repair(tmp_path: Path) -> None:
     extra = Article(id="extra", title="Harbour", text="The harbour reopened on Friday.")
     with pytest.raises(Exception, match="cited repair"):
         update_index(index_dir, embedder, [extra], options=OPTIONS)
+
+
+def test_the_version_checked_before_the_server_starts_is_served_without_a_second_check(
+    tmp_path: Path,
+) -> None:
+    index_dir = tmp_path / "index"
+    first, _ = two_versions(index_dir, HashingEmbedder())
+    flip(segment_file(index_dir, "s000002", "vectors.npy"))
+    parts = Parts(settings_for(index_dir), embedder=HashingEmbedder())
+    index, skipped = parts.open_served(keep=True)  # what `cited serve` does before uvicorn
+    with TestClient(create_app(parts=parts)) as client:
+        live = client.app.state.live  # type: ignore[attr-defined]
+        assert live.pipeline.index is index and index.version == first
+        assert live.refused == skipped[0].version
+    assert parts.take_served() is None  # handed over once
