@@ -36,7 +36,7 @@ def test_an_empty_token_disables_the_write_routes_and_health_says_so(
     index_dir: Path, token: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("CITED_ADMIN_TOKEN", token)
-    with caplog.at_level(logging.WARNING, logger="cited.config"):
+    with caplog.at_level(logging.WARNING, logger="cited.sections"):
         settings = Settings.of(index_dir=index_dir, reload_interval_s=0)
     with served(settings) as client:
         assert client.get("/health").json()["admin"] is False
@@ -46,7 +46,7 @@ def test_an_empty_token_disables_the_write_routes_and_health_says_so(
             assert "CITED_ADMIN_TOKEN" in response.json()["detail"]
         assert client.delete("/articles/story-0").status_code == 403
     assert settings.serve.admin_token is None
-    (record,) = [r for r in caplog.records if r.name == "cited.config"]
+    (record,) = [r for r in caplog.records if r.name == "cited.sections"]
     assert "CITED_ADMIN_TOKEN is set but empty" in record.getMessage()
 
 
@@ -54,9 +54,9 @@ def test_a_real_token_enables_them_and_surrounding_spaces_are_dropped(
     index_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("CITED_ADMIN_TOKEN", "  s3cret \n")
-    with caplog.at_level(logging.WARNING, logger="cited.config"):
+    with caplog.at_level(logging.WARNING, logger="cited.sections"):
         settings = Settings.of(index_dir=index_dir, reload_interval_s=0)
-    assert not [r for r in caplog.records if r.name == "cited.config"]
+    assert not [r for r in caplog.records if r.name == "cited.sections"]
     token = settings.serve.admin_token
     assert token is not None and token.get_secret_value() == "s3cret"
     assert settings.replace(mode="bm25").serve.admin_token == token  # kept by copies
@@ -72,7 +72,7 @@ def test_unset_stays_disabled_without_a_warning(
     index_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.delenv("CITED_ADMIN_TOKEN", raising=False)
-    with caplog.at_level(logging.WARNING, logger="cited.config"):
+    with caplog.at_level(logging.WARNING, logger="cited.sections"):
         settings = Settings.of(index_dir=index_dir, reload_interval_s=0)
     assert settings.serve.admin_token is None and not caplog.records
     with served(settings) as client:
