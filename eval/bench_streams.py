@@ -125,8 +125,6 @@ def measure_streams(
             after = sampler.sample()
         http.close()
         peak = rss_mb(pid)["peak_rss_mb"]
-    after_rounds = [r["rss_after_mb"] for r in rounds]
-    later = after_rounds[1:] or after_rounds
     return {
         "plan": {"streams": plan.streams, "clients": plan.clients, "rounds": plan.rounds},
         "questions": len(set(questions)),
@@ -134,11 +132,24 @@ def measure_streams(
         "rss_after_mb": after,
         "rss_peak_mb": peak,
         "rounds": rounds,
-        # Growth per round once warm (round 2 on): a leak keeps this above zero.
-        "growth_per_round_mb": round((later[-1] - later[0]) / max(1, len(later) - 1), 1),
+        "growth_per_round_mb": growth_per_round(rounds),
         "median_streams_per_s": statistics.median(r["streams_per_s"] for r in rounds),
         "samples": sampler.samples,
     }
+
+
+def growth_per_round(rounds: list[dict[str, Any]]) -> float:
+    """The least-squares slope (MB per round) of the RSS after each round, from round 2 (the
+    first warms models, caches and allocator arenas): a leak keeps it clearly above zero."""
+    warm = [(r["round"], r["rss_after_mb"]) for r in rounds[1:]] or [
+        (r["round"], r["rss_after_mb"]) for r in rounds
+    ]
+    if len(warm) < 2:
+        return 0.0
+    mean_x = statistics.fmean(x for x, _ in warm)
+    mean_y = statistics.fmean(y for _, y in warm)
+    spread = sum((x - mean_x) ** 2 for x, _ in warm)
+    return round(sum((x - mean_x) * (y - mean_y) for x, y in warm) / spread, 1)
 
 
 def write_streams_report(result: dict[str, Any], out: Path) -> str:
@@ -150,8 +161,8 @@ def write_streams_report(result: dict[str, Any], out: Path) -> str:
         f"{plan['streams']} `POST /ask/stream` in {plan['rounds']} rounds from {plan['clients']} "
         f"clients ({result['questions']} distinct questions). Server RSS before "
         f"{result['rss_before_mb']} MB, peak {result['rss_peak_mb']} MB, after (5 s idle) "
-        f"{result['rss_after_mb']} MB; growth per round from round 2: "
-        f"{result['growth_per_round_mb']} MB.",
+        f"{result['rss_after_mb']} MB; RSS after each round grows by "
+        f"{result['growth_per_round_mb']} MB per round from round 2 (least-squares slope).",
         "",
         "| round | streams | failed | seconds | streams/s | RSS peak MB | RSS after MB |",
         "|---|---|---|---|---|---|---|",

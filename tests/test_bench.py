@@ -179,3 +179,15 @@ def test_streams_are_measured_with_the_server_memory_per_round(
     assert (tmp_path / "out" / "streams.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="streams >= rounds"):
         StreamPlan(streams=1, clients=1, rounds=2)
+
+
+def test_growth_per_round_is_the_slope_from_round_two_by_hand() -> None:
+    from eval.bench_streams import growth_per_round
+
+    def rounds(values: list[float]) -> list[dict[str, float]]:
+        return [{"round": i + 1, "rss_after_mb": v} for i, v in enumerate(values)]
+
+    assert growth_per_round(rounds([500, 110, 120, 130])) == 10.0  # round 1 (warm-up) left out
+    # x 2..5 around 3.5, y around 120: (30 - 10 - 10 + 30) / (2.25 + 0.25 + 0.25 + 2.25) = 8
+    assert growth_per_round(rounds([500, 100, 140, 100, 140])) == 8.0
+    assert growth_per_round(rounds([300])) == 0.0
