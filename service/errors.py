@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
+from indexer.errors import IndexIntegrityError
 from service.schemas import ErrorResponse, ValidationErrorResponse
 from service.security_headers import headers_for
 
@@ -43,7 +44,8 @@ DESCRIPTIONS: dict[int, str] = {
     413: "request body larger than the limit",
     422: "invalid request: `detail` lists each invalid field with the reason",
     500: "unexpected server error (logged); `detail` is generic",
-    503: "the request did not start its response within the request timeout",
+    503: "the request did not start its response within the request timeout, or met a damaged "
+    "index file (Retry-After)",
 }
 
 
@@ -184,8 +186,27 @@ async def unexpected_exception_handler(request: Request, exc: Exception) -> Resp
     return error_response(500, INTERNAL_ERROR_DETAIL, headers_for("application/json"))
 
 
+DAMAGED_DETAIL = (
+    "the index is damaged where this request read it; the operator sees which file in /health "
+    "and replaces it with `cited repair`"
+)
+
+
+async def damaged_index_handler(request: Request, exc: Exception) -> Response:
+    """503 when a request meets a damaged file of the served version (a SQLite page, say);
+    the file goes to the log, not to the client."""
+    logger.error(
+        "%s %s met a damaged index file: %s (run `cited repair`)",
+        request.method,
+        request.url.path,
+        exc,
+    )
+    return error_response(503, DAMAGED_DETAIL, headers={"Retry-After": "60"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error of ``app`` with :func:`error_body`."""
+    app.add_exception_handler(IndexIntegrityError, damaged_index_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(Exception, unexpected_exception_handler)

@@ -16,8 +16,9 @@ from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 
 from cited.config import Settings
+from indexer.errors import IndexIntegrityError
 from service.app import create_app
-from service.errors import INTERNAL_ERROR_DETAIL, install_error_handlers
+from service.errors import DAMAGED_DETAIL, INTERNAL_ERROR_DETAIL, install_error_handlers
 from service.limits import BodySizeLimit, RequestTimeout
 from tests.api_support import build_small_index
 from tests.fakes import HashingEmbedder
@@ -52,6 +53,10 @@ def tiny_app(timeout_s: float = TIMEOUT_S) -> FastAPI:
     @app.get("/boom")
     def boom() -> None:
         raise RuntimeError("secret internals")
+
+    @app.get("/damaged")
+    def damaged() -> None:
+        raise IndexIntegrityError("/srv/index/versions/v1/segments/s1/store.sqlite: malformed")
 
     @app.get("/private")
     def private() -> None:
@@ -343,3 +348,14 @@ def test_the_middlewares_refuse_bad_limits() -> None:
         RequestTimeout(FastAPI(), timeout_s=0)
     with pytest.raises(ValueError, match="'/articles': 0"):
         BodySizeLimit(FastAPI(), max_bytes=10, path_limits={"/articles": 0})
+
+
+def test_a_damaged_index_file_met_by_a_request_is_a_503_without_the_path(
+    tiny: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="service.errors"):
+        response = tiny.get("/damaged")
+    assert response.status_code == 503 and response.headers["retry-after"] == "60"
+    assert_error_shape(response.json(), 503, "Service Unavailable")
+    assert response.json()["detail"] == DAMAGED_DETAIL and "/srv" not in response.text
+    assert any("store.sqlite" in r.getMessage() for r in caplog.records)
