@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 from fastapi import FastAPI
@@ -131,3 +131,66 @@ def serve_app(app: FastAPI, timeout: float = 120) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+#: An init script: the page's ``fetch`` of ``/ask/stream`` hands the real response's body to the
+#: page in 3-byte chunks (splitting events, lines and UTF-8 characters), and holds back the
+#: ``answer`` event until the test calls ``window.releaseAnswer()``.
+CHUNKED_AND_HELD = """
+(() => {
+  const realFetch = window.fetch;
+  const held = new Promise((resolve) => { window.releaseAnswer = resolve; });
+  window.fetch = async function (input, init) {
+    const response = await realFetch(input, init);
+    if (!String(input).endsWith("/ask/stream") || !response.ok) return response;
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const text = new TextDecoder().decode(bytes);
+    const hold = new TextEncoder().encode(text.slice(0, text.indexOf("event: answer"))).length;
+    const body = new ReadableStream({
+      async start(controller) {
+        const send = (from, to) => {
+          for (let i = from; i < to; i += 3) {
+            controller.enqueue(bytes.slice(i, Math.min(i + 3, to)));
+          }
+        };
+        send(0, hold);
+        await held;
+        send(hold, bytes.length);
+        controller.close();
+      },
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+})();
+"""
+
+#: A page script: ``fetch`` answers with a stream that breaks after part of a token event.
+BROKEN_STREAM = """() => {
+  window.fetch = async () => new Response(new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("event: token\\ndata: Half an ans"));
+      controller.error(new TypeError("network error"));
+    },
+  }), { headers: { "content-type": "text/event-stream" } });
+}"""
+
+
+QUESTION_LABEL = "Your question about the articles"
+
+
+class Shot(Protocol):
+    """Saves a screenshot of ``page`` as ``name`` (the whole page unless ``full_page`` is off)."""
+
+    def __call__(self, page: Any, name: str, full_page: bool = True) -> None: ...
+
+
+def ask(page: Any, question: str) -> None:
+    page.goto("/")
+    box = page.get_by_label(QUESTION_LABEL)
+    box.fill(question)
+    box.press("Enter")
+
+
+def no_horizontal_scroll(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page is {width} px wide at a 375 px viewport"
