@@ -189,7 +189,33 @@ def test_files_with_a_bad_id_are_skipped_with_path_and_line(tmp_path: Path) -> N
 def test_the_id_rule_by_hand() -> None:
     for good in ("story-1", "d8009e967884f452", "4983", "Café 2023", "a:b@c (1) & 'd'"):
         assert id_problem(good) is None and check_article_id(good) == good
+    # Letters with their combining marks: Devanagari's vowel signs, a decomposed accent.
+    for good in ("हिन्दी समाचार", "Cafe\u0301", "ภาษาไทย", "日本語-1"):
+        assert id_problem(good) is None, good
+    assert id_problem("\u0301a") == "holds '\u0301'"  # a mark with nothing to mark
+    assert derived_id("Cafe\u0301/menu") == "Café:menu"  # macOS's decomposed names: NFC
     assert derived_id("web/harbour") == "web:harbour"
     assert derived_id("a/../b") == "a:.:b"
     assert derived_id(".env") == "env"
     assert id_problem(derived_id("2023/june/50% off #1?")) is None
+
+
+@pytest.mark.parametrize("bad", ["story-0\n", "story\n", "story\r", "st\x00ory"])
+def test_a_control_character_is_never_part_of_an_id(
+    client: TestClient, tmp_path: Path, bad: str
+) -> None:
+    """A trailing newline once passed the rule (a regex ``$`` matches before it)."""
+    assert id_problem(bad) is not None and "holds" in str(id_problem(bad))
+    feed = tmp_path / "feed" / "feed.jsonl"
+    feed.parent.mkdir()
+    feed.write_text(json.dumps({"_id": bad, "title": "T", "text": "Text."}) + "\n")
+    [skipped] = list(read_corpus([feed.parent]))
+    assert isinstance(skipped, Skipped) and skipped.path == f"{feed}:1"
+    assert ID_RULE in skipped.reason
+    upload = client.post(
+        "/articles",
+        files={"file": ("feed.jsonl", feed.read_bytes(), "application/jsonl")},
+        headers=AUTH,
+    )
+    assert upload.status_code == 422 and "feed.jsonl:1" in upload.text
+    assert client.post("/articles", json={**BAKERY, "id": bad}, headers=AUTH).status_code == 422
