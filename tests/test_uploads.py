@@ -4,17 +4,29 @@ skipped records carry their file and line, and every entry checks the id rule.""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Message, Scope
 
+from cited.config import Settings
+from indexer.build import build_index
 from indexer.ids import ID_RULE, check_article_id, derived_id, id_problem
 from indexer.readers import read_corpus
 from indexer.types import Skipped
+from service.app import create_app
+from tests.fakes import HashingEmbedder
 from tests.test_admin_api import AUTH, BAKERY, TOKEN, make_client
+from tests.test_index_format import write_corpus
+from tests.web_support import serve_app
+
+#: How long the real-server test waits for an answer: far more than an answer takes; a server
+#: that waits for the body first never answers (the body is never sent).
+PATIENCE_S = 20
 
 
 @pytest.fixture
@@ -219,3 +231,50 @@ def test_a_control_character_is_never_part_of_an_id(
     )
     assert upload.status_code == 422 and "feed.jsonl:1" in upload.text
     assert client.post("/articles", json={**BAKERY, "id": bad}, headers=AUTH).status_code == 422
+
+
+def first_answer(base: str, head: bytes) -> bytes:
+    """Send ``head`` (a request head, no body) to the server at ``base``; its answer's head."""
+    url = urlsplit(base)
+    with socket.create_connection((url.hostname, url.port), timeout=PATIENCE_S) as sock:
+        sock.sendall(head)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            piece = sock.recv(65536)
+            assert piece, f"the server closed the connection without an answer: {answer!r}"
+            answer += piece
+        return answer.split(b"\r\n\r\n")[0]
+
+
+def test_a_real_server_answers_a_write_before_its_body_arrives(tmp_path: Path) -> None:
+    """The probe's case over a real uvicorn: a 19 MB upload declared and never sent gets its 401
+    without a token, its 503 when every write slot is taken."""
+    embedder = HashingEmbedder()
+    index_dir = tmp_path / "index"
+    build_index([write_corpus(tmp_path / "corpus")], index_dir, embedder, progress=False)
+    settings = Settings.of(
+        index_dir=index_dir, reload_interval_s=0, admin_token=TOKEN, upload_concurrency=1
+    )
+    app = create_app(settings, embedder=embedder)
+    declared = 19 * 1024 * 1024  # under CITED_UPLOAD_MAX_BYTES (20 MB): no 413 from the size
+    with serve_app(app) as base:
+        for auth in (b"", b"Authorization: Bearer wrong\r\n"):
+            head = first_answer(base, upload_head(declared, auth))
+            assert head.startswith(b"HTTP/1.1 401 "), head
+        slots = app.state.write_slots
+        assert slots.take()  # the one write allowed is running
+        try:
+            token = f"Authorization: Bearer {TOKEN}\r\n".encode()
+            head = first_answer(base, upload_head(declared, token))
+            assert head.startswith(b"HTTP/1.1 503 ") and b"retry-after: 5" in head.lower(), head
+        finally:
+            slots.give_back()
+
+
+def upload_head(length: int, extra: bytes) -> bytes:
+    return (
+        b"POST /articles HTTP/1.1\r\nHost: cited\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {length}\r\n".encode()
+        + extra
+        + b"\r\n"
+    )
