@@ -326,8 +326,10 @@ def test_search_lists_passages_and_a_date_range_narrows_them(page: Any, shot: Sh
     shot(page, "search-filtered")
 
     # Its id holds spaces, '&', ':', '@' and brackets: the link encodes it and the view opens.
-    results.first.locator("p.title a").click()
-    page.wait_for_url("**/read/**")
+    with page.expect_navigation() as navigation:
+        results.first.locator("p.title a").click()
+    assert navigation.value.status == 200
+    assert "/read/museum%20reopens%20(2021)%20%26%20more%3A%20v1%20%40guardian?" in page.url
     expect(page.get_by_role("heading", level=1)).to_contain_text(museum["title"])
     expect(page.locator("mark#cited")).to_be_visible()
 
