@@ -26,10 +26,24 @@ LiveDep = Annotated[LiveIndex, Depends(get_live)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 
+def path_article_id(request: Request, article_id: str) -> str:
+    """The article id of a ``{article_id:path}`` route as the client sent it.
+
+    Starlette's route patterns end in ``$``, which matches before a trailing newline, so the
+    converter drops one: ``/articles/story-0%0A`` would reach the route as ``story-0``. It is
+    put back here, for the id rule to refuse.
+    """
+    if request.scope["path"].endswith("\n") and not article_id.endswith("\n"):
+        return article_id + "\n"
+    return article_id
+
+
 def valid_article_id(
+    request: Request,
     article_id: Annotated[str, Path(description=f"an article id: {ID_RULE}")],
 ) -> str:
     """The path's article id, refused with a 422 naming the rule when it is outside it."""
+    article_id = path_article_id(request, article_id)
     problem = id_problem(article_id)
     if problem is not None:
         raise RequestValidationError(

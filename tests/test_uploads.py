@@ -233,6 +233,20 @@ def test_a_control_character_is_never_part_of_an_id(
     assert client.post("/articles", json={**BAKERY, "id": bad}, headers=AUTH).status_code == 422
 
 
+def test_a_trailing_newline_in_a_path_is_not_dropped(client: TestClient) -> None:
+    """Starlette's route pattern matched ``/articles/story-0%0A`` as ``story-0``: a GET read
+    and a DELETE removed another article than the one named."""
+    for response in (
+        client.get("/articles/story-0%0A"),
+        client.delete("/articles/story-0%0A", headers=AUTH),
+    ):
+        assert response.status_code == 422, response.text
+        assert "holds '\\n'" in response.json()["detail"][0]["msg"]
+    page = client.get("/read/story-0%0A")
+    assert page.status_code == 422 and "Not an article id" in page.text
+    assert client.get("/articles/story-0").status_code == 200  # still there
+
+
 def first_answer(base: str, head: bytes) -> bytes:
     """Send ``head`` (a request head, no body) to the server at ``base``; its answer's head."""
     url = urlsplit(base)

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from indexer.errors import ArticleNotFoundError
 from indexer.ids import ID_RULE, id_problem
-from service.deps import PipelineDep, get_live
+from service.deps import PipelineDep, get_live, path_article_id
 from service.routers.health import describe
 from service.web.highlight import BadSpanError, parse_span, render_paragraphs
 
@@ -58,6 +58,7 @@ def read(
     sa_end: OffsetParam = None,
 ) -> HTMLResponse:
     """One article, its paragraphs escaped, ``text[start:end)`` in ``<mark id="cited">``."""
+    article_id = path_article_id(request, article_id)
     problem = id_problem(article_id)
     if problem is not None:
         return _error_page(
